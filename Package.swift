@@ -1,0 +1,49 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// Dependencies run one way: Kernels -> BERT -> EmotionClassifier <- SentencePiece.
+// The command-line tool depends only on EmotionClassifier.
+let package = Package(
+    name: "kobert-emotion",
+    platforms: [.macOS(.v13), .iOS(.v16)],
+    products: [
+        .library(name: "EmotionClassifier", targets: ["EmotionClassifier"]),
+        .library(name: "BERT", targets: ["BERT"]),
+        .library(name: "SentencePiece", targets: ["SentencePiece"]),
+        .executable(name: "kobert-emotion", targets: ["kobert-emotion"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
+    ],
+    targets: [
+        // OpenBLAS on Linux (libopenblas-dev). On Apple platforms Kernels imports Accelerate instead.
+        .systemLibrary(
+            name: "CBLAS",
+            path: "Sources/CBLAS",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .target(
+            name: "Kernels",
+            dependencies: [.target(name: "CBLAS", condition: .when(platforms: [.linux]))],
+            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+        ),
+        .target(name: "BERT", dependencies: ["Kernels"]),
+        .target(
+            name: "SentencePiece",
+            dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]
+        ),
+        .target(name: "EmotionClassifier", dependencies: ["BERT", "SentencePiece"]),
+        .executableTarget(
+            name: "kobert-emotion",
+            dependencies: [
+                "EmotionClassifier",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "BERTTests", dependencies: ["BERT"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "SentencePieceTests", dependencies: ["SentencePiece"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "EmotionClassifierTests", dependencies: ["EmotionClassifier"], resources: [.copy("Fixtures")]),
+    ]
+)

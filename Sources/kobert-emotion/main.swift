@@ -1,0 +1,2 @@
+import EmotionClassifier
+print("kobert-emotion")
