@@ -1,7 +1,7 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
-// Dependencies run one way: Kernels -> BERT -> EmotionClassifier <- SentencePiece.
+// Dependencies run one way: Kernels, SafeTensors -> BERT -> EmotionClassifier <- SentencePiece.
 // The command-line tool depends only on EmotionClassifier.
 let package = Package(
     name: "kobert-emotion",
@@ -9,6 +9,7 @@ let package = Package(
     products: [
         .library(name: "EmotionClassifier", targets: ["EmotionClassifier"]),
         .library(name: "BERT", targets: ["BERT"]),
+        .library(name: "SafeTensors", targets: ["SafeTensors"]),
         .library(name: "SentencePiece", targets: ["SentencePiece"]),
         .executable(name: "kobert-emotion", targets: ["kobert-emotion"]),
     ],
@@ -28,7 +29,8 @@ let package = Package(
             dependencies: [.target(name: "CBLAS", condition: .when(platforms: [.linux]))],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
-        .target(name: "BERT", dependencies: ["Kernels"]),
+        .target(name: "SafeTensors"),
+        .target(name: "BERT", dependencies: ["Kernels", "SafeTensors"]),
         .target(
             name: "SentencePiece",
             dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]
@@ -41,7 +43,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "KernelsTests", dependencies: ["Kernels"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "SafeTensors"], resources: [.copy("Fixtures")]),
         .testTarget(name: "BERTTests", dependencies: ["BERT"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SentencePieceTests", dependencies: ["SentencePiece"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EmotionClassifierTests", dependencies: ["EmotionClassifier"], resources: [.copy("Fixtures")]),
