@@ -27,10 +27,12 @@ let package = Package(
         .target(
             name: "Kernels",
             dependencies: [.target(name: "CBLAS", condition: .when(platforms: [.linux]))],
-            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+            // Raw-pointer kernels shared across threads by design: Swift 5 mode, where sending
+            // pointers into parallel loops is not a compile error.
+            swiftSettings: [.swiftLanguageMode(.v5)]
         ),
         .target(name: "SafeTensors"),
-        .target(name: "BERT", dependencies: ["Kernels", "SafeTensors"]),
+        .target(name: "BERT", dependencies: ["Kernels", "SafeTensors"], swiftSettings: [.swiftLanguageMode(.v5)]),
         .target(
             name: "SentencePiece",
             dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]

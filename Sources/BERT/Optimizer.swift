@@ -1,0 +1,87 @@
+import Foundation
+import Kernels
+
+/// AdamW exactly as `torch.optim.AdamW` (decoupled weight decay, bias-corrected moments):
+///
+///     p ← p · (1 − lr·wd)
+///     m ← β1·m + (1 − β1)·g ;  v ← β2·v + (1 − β2)·g²
+///     p ← p − (lr / (1 − β1ᵗ)) · m / (√v / √(1 − β2ᵗ) + ε)
+///
+/// Weight decay applies only where the layout says so (not to biases and LayerNorm weights).
+/// The default ε is the seed's (transformers' AdamW, 1e-6).
+public final class AdamW: @unchecked Sendable {
+    public var beta1: Float, beta2: Float, eps: Float, weightDecay: Float
+    public let m: ParameterBuffer
+    public let v: ParameterBuffer
+    /// Steps taken so far (t of the bias correction after the next step is `step + 1`).
+    public private(set) var step: Int = 0
+
+    public init(layout: ParameterLayout, beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-6, weightDecay: Float = 0.01) {
+        self.beta1 = beta1; self.beta2 = beta2; self.eps = eps; self.weightDecay = weightDecay
+        m = ParameterBuffer(layout: layout)
+        v = ParameterBuffer(layout: layout)
+    }
+
+    /// Restores the state of a checkpoint (moments and step count).
+    public func restore(step: Int) { self.step = step }
+
+    public func update(params: ParameterBuffer, grads: ParameterBuffer, lr: Float) {
+        step += 1
+        let bc1 = 1 - Float(pow(Double(beta1), Double(step)))
+        let bc2Sqrt = Float((1 - pow(Double(beta2), Double(step))).squareRoot())
+        let stepSize = lr / bc1
+        let b1 = beta1, b2 = beta2, e = eps
+        for entry in params.layout.entries {
+            let decay = entry.decays ? 1 - lr * weightDecay : 1
+            let p = params[entry.offset], g = grads[entry.offset], mm = m[entry.offset], vv = v[entry.offset]
+            parallelFor(entry.count, minChunk: 1 << 16) { r in
+                for i in r {
+                    let gi = g[i]
+                    let mi = b1 * mm[i] + (1 - b1) * gi
+                    let vi = b2 * vv[i] + (1 - b2) * gi * gi
+                    mm[i] = mi
+                    vv[i] = vi
+                    p[i] = p[i] * decay - stepSize * mi / (vi.squareRoot() / bc2Sqrt + e)
+                }
+            }
+        }
+    }
+}
+
+/// transformers' `get_cosine_schedule_with_warmup` (one half-cosine): the learning-rate factor
+/// rises linearly from 0 over `warmupSteps`, then follows a half cosine down to 0 at `totalSteps`.
+public struct CosineSchedule: Sendable {
+    public let peak: Float
+    public let warmupSteps: Int
+    public let totalSteps: Int
+
+    /// `warmupSteps = Int(Double(totalSteps) * warmupRatio)`, as the seed computes it.
+    public init(peak: Float, totalSteps: Int, warmupRatio: Double) {
+        self.peak = peak
+        self.totalSteps = totalSteps
+        self.warmupSteps = Int(Double(totalSteps) * warmupRatio)
+    }
+
+    /// The learning rate for 0-based step `step` (the value the optimizer uses on that step).
+    public func learningRate(at step: Int) -> Float {
+        if step < warmupSteps { return peak * Float(step) / Float(max(1, warmupSteps)) }
+        let progress = Double(step - warmupSteps) / Double(max(1, totalSteps - warmupSteps))
+        return peak * Float(max(0, 0.5 * (1 + cos(Double.pi * progress))))
+    }
+}
+
+/// Scales all gradients so their global L2 norm is at most `maxNorm`, as
+/// `torch.nn.utils.clip_grad_norm_` (coefficient maxNorm / (norm + 1e-6), capped at 1).
+/// Returns the norm before clipping.
+@discardableResult
+public func clipGradNorm(_ grads: ParameterBuffer, maxNorm: Float) -> Float {
+    var sum: Double = 0
+    let g = grads.base
+    for i in 0..<grads.count { sum += Double(g[i]) * Double(g[i]) }
+    let norm = Float(sum.squareRoot())
+    let coef = min(1, maxNorm / (norm + 1e-6))
+    if coef < 1 {
+        for i in 0..<grads.count { g[i] *= coef }
+    }
+    return norm
+}

@@ -1,0 +1,119 @@
+import Kernels
+
+/// Where every parameter lives in one flat buffer, under its Hugging Face name.
+///
+/// The same layout serves the weights, their gradients and AdamW's two moments, so the optimizer
+/// is one loop over contiguous memory. The query, key and value weights of a layer are adjacent
+/// ([3C, C]) and so are their biases ([3C]): one matrix product computes all three projections.
+public struct ParameterLayout: Sendable {
+    public struct Entry: Sendable {
+        public let name: String
+        public let shape: [Int]
+        public let offset: Int
+        public var count: Int { shape.reduce(1, *) }
+        /// AdamW weight decay applies (not to biases and LayerNorm weights, as in the seed).
+        public let decays: Bool
+    }
+
+    /// Offsets of one encoder layer's tensors (C hidden, I intermediate).
+    public struct Layer: Sendable {
+        public let qkvWeight: Int      // [3C, C] query | key | value
+        public let qkvBias: Int        // [3C]
+        public let attnOutWeight: Int  // [C, C]
+        public let attnOutBias: Int    // [C]
+        public let ln1Weight: Int, ln1Bias: Int   // [C]
+        public let ffnInWeight: Int    // [I, C]
+        public let ffnInBias: Int      // [I]
+        public let ffnOutWeight: Int   // [C, I]
+        public let ffnOutBias: Int     // [C]
+        public let ln2Weight: Int, ln2Bias: Int   // [C]
+    }
+
+    public let entries: [Entry]
+    public let count: Int
+    public let wordEmbeddings: Int      // [V, C]
+    public let positionEmbeddings: Int  // [maxT, C]
+    public let tokenTypeEmbeddings: Int // [types, C]
+    public let embLNWeight: Int, embLNBias: Int
+    public let layers: [Layer]
+    public let poolerWeight: Int, poolerBias: Int      // [C, C], [C]
+    public let classifierWeight: Int, classifierBias: Int  // [K, C], [K]
+
+    public init(config: BertConfig, numLabels: Int) {
+        var entries: [Entry] = []
+        var total = 0
+        func add(_ name: String, _ shape: [Int]) -> Int {
+            let decays = !(name.hasSuffix("bias") || name.contains("LayerNorm.weight"))
+            entries.append(Entry(name: name, shape: shape, offset: total, decays: decays))
+            total += shape.reduce(1, *)
+            return total - shape.reduce(1, *)
+        }
+        let C = config.hiddenSize, I = config.intermediateSize
+        wordEmbeddings = add("bert.embeddings.word_embeddings.weight", [config.vocabSize, C])
+        positionEmbeddings = add("bert.embeddings.position_embeddings.weight", [config.maxPositionEmbeddings, C])
+        tokenTypeEmbeddings = add("bert.embeddings.token_type_embeddings.weight", [config.typeVocabSize, C])
+        embLNWeight = add("bert.embeddings.LayerNorm.weight", [C])
+        embLNBias = add("bert.embeddings.LayerNorm.bias", [C])
+        var layers: [Layer] = []
+        for l in 0..<config.numHiddenLayers {
+            let p = "bert.encoder.layer.\(l)."
+            let q = add(p + "attention.self.query.weight", [C, C])
+            _ = add(p + "attention.self.key.weight", [C, C])
+            _ = add(p + "attention.self.value.weight", [C, C])
+            let qb = add(p + "attention.self.query.bias", [C])
+            _ = add(p + "attention.self.key.bias", [C])
+            _ = add(p + "attention.self.value.bias", [C])
+            layers.append(Layer(
+                qkvWeight: q, qkvBias: qb,
+                attnOutWeight: add(p + "attention.output.dense.weight", [C, C]),
+                attnOutBias: add(p + "attention.output.dense.bias", [C]),
+                ln1Weight: add(p + "attention.output.LayerNorm.weight", [C]),
+                ln1Bias: add(p + "attention.output.LayerNorm.bias", [C]),
+                ffnInWeight: add(p + "intermediate.dense.weight", [I, C]),
+                ffnInBias: add(p + "intermediate.dense.bias", [I]),
+                ffnOutWeight: add(p + "output.dense.weight", [C, I]),
+                ffnOutBias: add(p + "output.dense.bias", [C]),
+                ln2Weight: add(p + "output.LayerNorm.weight", [C]),
+                ln2Bias: add(p + "output.LayerNorm.bias", [C])))
+        }
+        self.layers = layers
+        poolerWeight = add("bert.pooler.dense.weight", [C, C])
+        poolerBias = add("bert.pooler.dense.bias", [C])
+        classifierWeight = add("classifier.weight", [numLabels, C])
+        classifierBias = add("classifier.bias", [numLabels])
+        self.entries = entries
+        self.count = total
+    }
+
+    public func entry(named name: String) -> Entry? { entries.first { $0.name == name } }
+}
+
+/// One flat, zero-initialized, 64-byte-aligned Float buffer laid out by a `ParameterLayout`.
+public final class ParameterBuffer: @unchecked Sendable {
+    public let layout: ParameterLayout
+    public let base: UnsafeMutablePointer<Float>
+    public var count: Int { layout.count }
+
+    public init(layout: ParameterLayout) {
+        self.layout = layout
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(1, layout.count) * 4, alignment: 64)
+        base = raw.bindMemory(to: Float.self, capacity: max(1, layout.count))
+        base.initialize(repeating: 0, count: max(1, layout.count))
+    }
+
+    deinit { base.deallocate() }
+
+    @inline(__always) public subscript(offset: Int) -> UnsafeMutablePointer<Float> { base + offset }
+
+    /// The tensor `name` as a buffer (nil if the layout has no such name).
+    public func tensor(_ name: String) -> UnsafeMutableBufferPointer<Float>? {
+        layout.entry(named: name).map { UnsafeMutableBufferPointer(start: base + $0.offset, count: $0.count) }
+    }
+
+    public func zero() { base.update(repeating: 0, count: layout.count) }
+
+    public func copy(from other: ParameterBuffer) {
+        precondition(other.layout.count == layout.count)
+        base.update(from: other.base, count: layout.count)
+    }
+}

@@ -1,0 +1,110 @@
+#if canImport(Darwin)
+import Darwin
+#else
+import Glibc
+#endif
+
+/// The core of BERT's multi-head self-attention under a padding mask (Hugging Face's eager path):
+///
+///     scores = q kᵀ / √HS + (1 - mask) · (-∞) ; probs = softmax(scores) ; out = dropout(probs) v
+///
+/// Shapes: `qkv` [B, T, 3C] holds q | k | v side by side, each split into NH heads of HS channels
+/// (C = NH·HS); `out` [B, T, C]; `probs` [B, NH, T, T]. The mask is a prefix: sequence b has
+/// `validLength[b]` real tokens, the rest is padding that no query may attend to. Masked keys get
+/// probability exactly 0, as in PyTorch where `finfo.min` underflows in the exponential.
+public enum Attention {
+    /// - Parameters:
+    ///   - probsDropped: where dropout is active, the dropped-out probabilities [B, NH, T, T]
+    ///     (saved for the backward pass); `nil` when `dropout` is `nil`.
+    ///   - dropout: probability and key of the attention-probability dropout (training only).
+    public static func forward(
+        out: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>,
+        probsDropped: UnsafeMutablePointer<Float>?, dropout: DropoutSite?,
+        qkv: UnsafePointer<Float>, validLength: UnsafePointer<Int32>,
+        B: Int, T: Int, NH: Int, HS: Int
+    ) {
+        let C = NH * HS, C3 = 3 * C
+        let scale = 1 / Float(HS).squareRoot()
+        parallelFor(B * NH, minChunk: 1) { range in
+            for bh in range {
+                let b = bh / NH, h = bh % NH
+                let L = Int(validLength[b])
+                let q = qkv + b * T * C3 + h * HS, k = q + C, v = q + 2 * C
+                let P = probs + bh * T * T
+                // scores[T, L] = q kᵀ · scale
+                sgemm(transA: false, transB: true, m: T, n: L, k: HS, alpha: scale,
+                      a: q, lda: C3, b: k, ldb: C3, beta: 0, c: P, ldc: T)
+                for t in 0..<T {
+                    let row = P + t * T
+                    var mx = -Float.infinity
+                    for j in 0..<L { mx = max(mx, row[j]) }
+                    var sum: Float = 0
+                    for j in 0..<L { let e = expf(row[j] - mx); row[j] = e; sum += e }
+                    let inv = 1 / sum
+                    for j in 0..<L { row[j] *= inv }
+                    for j in L..<T { row[j] = 0 }
+                }
+                var A = UnsafePointer(P)
+                if let dropout, let probsDropped {
+                    let Pd = probsDropped + bh * T * T
+                    dropout.apply(out: Pd, inp: P, count: T * T, offset: bh * T * T)
+                    A = UnsafePointer(Pd)
+                }
+                // out[T, HS] = A[T, L] · v[L, HS]
+                sgemm(transA: false, transB: false, m: T, n: HS, k: L,
+                      a: A, lda: T, b: v, ldb: C3, beta: 0, c: out + b * T * C + h * HS, ldc: C)
+            }
+        }
+    }
+
+    /// Accumulates the gradient of `forward` into `dqkv` [B, T, 3C].
+    ///
+    /// In the forward pass this was out = A v with A = dropout(P), P = softmax(S), S = q kᵀ · scale, so
+    /// dA = dout vᵀ, dv += Aᵀ dout, dP = dA ⊙ keep / (1 - p), dS = P ⊙ (dP - Σ_j P dP) · scale,
+    /// dq += dS k, dk += dSᵀ q. `scratch` [B, NH, T, T] holds dP.
+    public static func backward(
+        dqkv: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+        dout: UnsafePointer<Float>, qkv: UnsafePointer<Float>,
+        probs: UnsafePointer<Float>, probsDropped: UnsafePointer<Float>?, dropout: DropoutSite?,
+        validLength: UnsafePointer<Int32>,
+        B: Int, T: Int, NH: Int, HS: Int
+    ) {
+        let C = NH * HS, C3 = 3 * C
+        let scale = 1 / Float(HS).squareRoot()
+        parallelFor(B * NH, minChunk: 1) { range in
+            for bh in range {
+                let b = bh / NH, h = bh % NH
+                let L = Int(validLength[b])
+                let q = qkv + b * T * C3 + h * HS, k = q + C, v = q + 2 * C
+                let dq = dqkv + b * T * C3 + h * HS, dk = dq + C, dv = dq + 2 * C
+                let dctx = dout + b * T * C + h * HS
+                let P = probs + bh * T * T
+                let A = (dropout != nil ? probsDropped! : probs) + bh * T * T
+                let dP = scratch + bh * T * T
+                // dA[T, L] = dout[T, HS] · vᵀ
+                sgemm(transA: false, transB: true, m: T, n: L, k: HS,
+                      a: dctx, lda: C, b: v, ldb: C3, beta: 0, c: dP, ldc: T)
+                // dv[L, HS] += Aᵀ[L, T] · dout[T, HS]
+                sgemm(transA: true, transB: false, m: L, n: HS, k: T,
+                      a: A, lda: T, b: dctx, ldb: C, beta: 1, c: dv, ldc: C3)
+                let keepScale = dropout.map { 1 / (1 - $0.probability) } ?? 1
+                for t in 0..<T {
+                    let p = P + t * T, d = dP + t * T, a = A + t * T
+                    if dropout != nil {
+                        // A = P · keep / (1 - p): where A is 0 either the element was dropped or P is 0,
+                        // and in both cases its term in dS below is 0.
+                        for j in 0..<L { d[j] = a[j] != 0 ? d[j] * keepScale : 0 }
+                    }
+                    var dot: Float = 0
+                    for j in 0..<L { dot += p[j] * d[j] }
+                    for j in 0..<L { d[j] = p[j] * (d[j] - dot) * scale }
+                }
+                // dq[T, HS] += dS[T, L] · k[L, HS];  dk[L, HS] += dSᵀ[L, T] · q[T, HS]
+                sgemm(transA: false, transB: false, m: T, n: HS, k: L,
+                      a: dP, lda: T, b: k, ldb: C3, beta: 1, c: dq, ldc: C3)
+                sgemm(transA: true, transB: false, m: L, n: HS, k: T,
+                      a: dP, lda: T, b: q, ldb: C3, beta: 1, c: dk, ldc: C3)
+            }
+        }
+    }
+}

@@ -1,0 +1,67 @@
+/// Inverted dropout whose mask is a pure function of (seed, site, element index).
+///
+/// A counter-based mask needs no generator state: the same step of the same run drops the same
+/// elements whatever the threading, and a resumed run continues exactly where it stopped.
+public struct DropoutSite: Sendable {
+    /// Probability of dropping an element, in [0, 1).
+    public let probability: Float
+    /// Identifies the step and the place in the network (mixed into every element's hash).
+    public let key: UInt64
+
+    public init(probability: Float, seed: UInt64, step: Int, site: Int) {
+        self.probability = probability
+        self.key = mix64(seed ^ mix64(UInt64(truncatingIfNeeded: step) &* 0x9E37_79B9_7F4A_7C15
+                                      &+ UInt64(truncatingIfNeeded: site)))
+    }
+
+    /// True when element `index` is kept.
+    @inline(__always)
+    public func keeps(_ index: Int) -> Bool {
+        let z = mix64(key &+ UInt64(truncatingIfNeeded: index) &* 0xD1B5_4A32_D192_ED03)
+        return Float(z >> 40) * 0x1p-24 >= probability
+    }
+
+    /// out[i] = keeps(offset + i) ? inp[i] / (1 - p) : 0. `out` may alias `inp`.
+    public func apply(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, count: Int, offset: Int = 0) {
+        let scale = 1 / (1 - probability)
+        for i in 0..<count { out[i] = keeps(offset + i) ? inp[i] * scale : 0 }
+    }
+
+    /// In the forward pass this was out = inp · keep / (1 - p), so dinp = dout · keep / (1 - p).
+    /// Writes; `dinp` may alias `dout`.
+    public func backward(dinp: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, count: Int, offset: Int = 0) {
+        apply(out: dinp, inp: dout, count: count, offset: offset)
+    }
+}
+
+/// SplitMix64's finalizer: a bijective 64-bit mix with good avalanche.
+@inline(__always)
+public func mix64(_ x: UInt64) -> UInt64 {
+    var z = x &+ 0x9E37_79B9_7F4A_7C15
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    return z ^ (z >> 31)
+}
+
+/// A small seeded generator (SplitMix64) for weight initialization and shuffling.
+public struct SeededGenerator: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        return mix64(state &- 0x9E37_79B9_7F4A_7C15)
+    }
+
+    /// A standard normal sample (Box–Muller).
+    public mutating func nextGaussian() -> Float {
+        let u1 = max(Double(next() >> 11) * 0x1p-53, Double.leastNonzeroMagnitude)
+        let u2 = Double(next() >> 11) * 0x1p-53
+        return Float((-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2))
+    }
+}
+
+#if canImport(Darwin)
+import Darwin
+#else
+import Glibc
+#endif
