@@ -1,0 +1,120 @@
+import Foundation
+import Testing
+import Kernels
+import SafeTensors
+@testable import BERT
+
+/// The tiny random BERT (2 layers, hidden 32, 4 heads, intermediate 37, K = 7) against
+/// `BertForSequenceClassification` in PyTorch; fixtures from Scripts/make_bert_fixtures.py.
+struct BertParityTests {
+    let fixtures: URL
+    let ref: SafeTensorsFile
+
+    init() throws {
+        fixtures = try #require(Bundle.module.url(forResource: "Fixtures", withExtension: nil))
+        ref = try SafeTensorsFile(contentsOf: fixtures.appendingPathComponent("tiny-reference.safetensors"))
+    }
+
+    func check(_ got: [Float], _ want: [Float], _ name: String, atol: Float, rtol: Float) {
+        let d = Discrepancy(got, want, atol: atol, rtol: rtol)
+        print("\(name): \(d)")
+        #expect(d.withinTolerance, "\(name): \(d)")
+    }
+
+    static func batch(_ file: SafeTensorsFile, prefix: String = "") throws -> (TokenBatch, [Int32]) {
+        let ids = try file.info(prefix + "input_ids").map { $0.shape } ?? []
+        let (B, T) = (ids[0], ids[1])
+        let mask = try file.ints(prefix + "attention_mask")
+        // The seed's mask is a prefix of ones: turn it into lengths, and check it is one.
+        var lengths: [Int32] = []
+        for b in 0..<B {
+            let row = mask[(b * T)..<((b + 1) * T)]
+            let v = row.prefix { $0 == 1 }.count
+            #expect(row.dropFirst(v).allSatisfy { $0 == 0 })
+            lengths.append(Int32(v))
+        }
+        let batch = TokenBatch(batchSize: B, length: T,
+                               tokenIds: try file.ints(prefix + "input_ids").map { Int32($0) },
+                               segmentIds: try file.ints(prefix + "token_type_ids").map { Int32($0) },
+                               validLength: lengths)
+        return (batch, try file.ints(prefix + "labels").map { Int32($0) })
+    }
+
+    func loadTiny() throws -> BertClassifier {
+        let (model, report) = try BertClassifier.load(directory: fixtures.appendingPathComponent("tiny"))
+        #expect(report.unusedKeys.isEmpty && !report.freshHead)
+        return model
+    }
+
+    @Test func forwardMatchesPyTorchLayerByLayer() throws {
+        let model = try loadTiny()
+        let (batch, _) = try Self.batch(ref)
+        let runner = try BertRunner(model: model, maxBatch: 4, maxLength: 16, training: false)
+        try runner.forward(batch)
+        var names = ["emb.out", "pooler", "logits"]
+        for l in 0..<model.config.numHiddenLayers {
+            names += ["attn.probs", "attn.context", "attn.out", "ffn.act", "out"].map { "layer\(l).\($0)" }
+        }
+        for name in names {
+            check(try #require(runner.intermediate(name)), try ref.floats(name), name, atol: 1e-4, rtol: 1e-4)
+        }
+    }
+
+    @Test func lossAndEveryGradientMatchPyTorch() throws {
+        let model = try loadTiny()
+        let (batch, labels) = try Self.batch(ref)
+        let runner = try BertRunner(model: model, maxBatch: 3, maxLength: 11, training: true)
+        try runner.forward(batch, mode: .training(seed: 1, step: 0))  // dropout is 0 in this config
+        let loss = try runner.backward(labels: labels)
+        check([loss], try ref.floats("loss"), "loss", atol: 1e-4, rtol: 0)
+        check(try #require(runner.intermediate("logits")), try ref.floats("logits"), "logits", atol: 1e-4, rtol: 0)
+        let grads = try #require(runner.grads)
+        for entry in model.layout.entries {
+            let got = Array(try #require(grads.tensor(entry.name)))
+            check(got, try ref.floats("grad." + entry.name), "grad " + entry.name, atol: 1e-5, rtol: 1e-3)
+        }
+    }
+
+    /// Ten steps of AdamW + clipping + cosine schedule with warm-up, each on a new batch.
+    @Test func tenOptimizerStepsMatchPyTorch() throws {
+        let train = try SafeTensorsFile(contentsOf: fixtures.appendingPathComponent("tiny-train.safetensors"))
+        let meta = train.metadata
+        let steps = try #require(Int(meta["steps"] ?? "")), lr = try #require(Float(meta["lr"] ?? ""))
+        let maxNorm = try #require(Float(meta["max_grad_norm"] ?? "")), warmup = try #require(Double(meta["warmup_ratio"] ?? ""))
+        let model = try loadTiny()
+        let runner = try BertRunner(model: model, maxBatch: 4, maxLength: 9, training: true)
+        let grads = try #require(runner.grads)
+        let adam = AdamW(layout: model.layout, eps: try #require(Float(meta["eps"] ?? "")),
+                         weightDecay: try #require(Float(meta["weight_decay"] ?? "")))
+        let schedule = CosineSchedule(peak: lr, totalSteps: steps, warmupRatio: warmup)
+        var losses: [Float] = [], lrs: [Float] = [], norms: [Float] = []
+        for s in 0..<steps {
+            let (batch, labels) = try Self.batch(train, prefix: "step\(s).")
+            grads.zero()
+            try runner.forward(batch, mode: .training(seed: 0, step: s))
+            losses.append(try runner.backward(labels: labels))
+            norms.append(clipGradNorm(grads, maxNorm: maxNorm))
+            lrs.append(schedule.learningRate(at: s))
+            adam.update(params: model.weights, grads: grads, lr: lrs.last!)
+        }
+        check(lrs, try train.floats("lrs"), "learning rates", atol: 1e-9, rtol: 1e-6)
+        check(norms, try train.floats("grad_norms"), "gradient norms", atol: 1e-4, rtol: 1e-4)
+        #expect(try train.floats("grad_norms").contains { $0 > maxNorm }, "the fixture must exercise clipping")
+        check(losses, try train.floats("losses"), "losses", atol: 1e-4, rtol: 0)
+        for entry in model.layout.entries {
+            let got = Array(UnsafeBufferPointer(start: model.weights[entry.offset], count: entry.count))
+            check(got, try train.floats("final." + entry.name), "final " + entry.name, atol: 1e-4, rtol: 0)
+        }
+    }
+
+    @Test func cosineScheduleMatchesTransformers() {
+        // get_cosine_schedule_with_warmup(num_warmup_steps=10, num_training_steps=100), lr 5e-5.
+        let s = CosineSchedule(peak: 5e-5, totalSteps: 100, warmupRatio: 0.1)
+        #expect(s.warmupSteps == 10)
+        #expect(s.learningRate(at: 0) == 0)
+        #expect(abs(s.learningRate(at: 5) - 2.5e-5) < 1e-11)
+        #expect(s.learningRate(at: 10) == 5e-5)
+        #expect(abs(s.learningRate(at: 55) - 2.5e-5) < 1e-11)   // half-way down the half cosine
+        #expect(abs(s.learningRate(at: 100)) < 1e-12)
+    }
+}

@@ -1,0 +1,102 @@
+import Foundation
+import Testing
+import Kernels
+import SafeTensors
+@testable import BERT
+
+struct CheckpointTests {
+    let fixtures = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!
+
+    func tempDir() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("bert-tests-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    func weights(_ m: BertClassifier) -> [Float] { Array(UnsafeBufferPointer(start: m.weights.base, count: m.weights.count)) }
+
+    @Test func saveAndReloadGivesTheSameModel() throws {
+        let (model, _) = try BertClassifier.load(directory: fixtures.appendingPathComponent("tiny"))
+        let dir = try tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try model.save(directory: dir)
+        let (again, report) = try BertClassifier.load(directory: dir)
+        #expect(again.config == model.config)
+        #expect(weights(again) == weights(model))
+        #expect(report.unusedKeys.isEmpty && !report.freshHead)
+        // Same names and shapes as the PyTorch checkpoint.
+        let theirs = try SafeTensorsFile(contentsOf: fixtures.appendingPathComponent("tiny/model.safetensors"))
+        let ours = try SafeTensorsFile(contentsOf: dir.appendingPathComponent("model.safetensors"))
+        #expect(ours.names == theirs.names)
+        #expect(ours.metadata["format"] == "pt")
+        for name in theirs.names { #expect(ours.info(name)?.shape == theirs.info(name)?.shape) }
+    }
+
+    @Test func plainBertModelLoadsAsEncoderWithFreshHead() throws {
+        let (full, _) = try BertClassifier.load(directory: fixtures.appendingPathComponent("tiny"))
+        let (enc, report) = try BertClassifier.load(directory: fixtures.appendingPathComponent("tiny-encoder"),
+                                                    labels: ["a", "b", "c"])
+        #expect(report.freshHead)
+        #expect(enc.numLabels == 3)
+        for entry in full.layout.entries where entry.name.hasPrefix("bert.") {
+            let a = Array(try #require(full.weights.tensor(entry.name)))
+            let b = Array(try #require(enc.weights.tensor(entry.name)))
+            #expect(a == b, "\(entry.name) differs")
+        }
+    }
+
+    @Test func missingOrMisshapenTensorsAreNamed() throws {
+        let dir = try tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (model, _) = try BertClassifier.load(directory: fixtures.appendingPathComponent("tiny"))
+        try model.save(directory: dir)
+        // A config that disagrees with the weights: the error names the tensor and both shapes.
+        var wrong = model.config
+        wrong.intermediateSize = 40
+        #expect {
+            _ = try BertClassifier.load(weights: dir.appendingPathComponent("model.safetensors"), config: wrong)
+        } throws: { "\($0)".contains("bert.encoder.layer.0.intermediate.dense.weight") && "\($0)".contains("[37, 32]") }
+        // A checkpoint without a layer's tensor.
+        var writer = SafeTensorsWriter()
+        for entry in model.layout.entries where !entry.name.contains("layer.1.output.dense.bias") {
+            try writer.add(entry.name, shape: entry.shape, floats: Array(model.weights.tensor(entry.name)!))
+        }
+        try writer.write(to: dir.appendingPathComponent("model.safetensors"))
+        #expect { _ = try BertClassifier.load(directory: dir) } throws: { "\($0)".contains("missing tensor bert.encoder.layer.1.output.dense.bias") }
+        // Not a safetensors file at all.
+        try Data("not a checkpoint".utf8).write(to: dir.appendingPathComponent("model.safetensors"))
+        #expect { _ = try BertClassifier.load(directory: dir) } throws: { "\($0)".contains("model.safetensors") }
+    }
+
+    @Test func invalidConfigsAndBatchesAreRejected() throws {
+        var config = BertConfig(vocabSize: 10, hiddenSize: 8, numHiddenLayers: 1, numAttentionHeads: 3, intermediateSize: 8, labels: ["x"])
+        #expect { try config.validate() } throws: { "\($0)".contains("num_attention_heads") }
+        config.numAttentionHeads = 2
+        config.hiddenAct = "relu"
+        #expect { try config.validate() } throws: { "\($0)".contains("relu") }
+        config.hiddenAct = "gelu"
+        let model = try BertClassifier(config: config)
+        let runner = try BertRunner(model: model, maxBatch: 2, maxLength: 4, training: false)
+        let bad = TokenBatch(batchSize: 1, length: 4, tokenIds: [2, 11, 3, 1], validLength: [3])
+        #expect { try runner.forward(bad) } throws: { "\($0)".contains("token id 11") }
+        let tooLong = TokenBatch(batchSize: 1, length: 5, tokenIds: [2, 5, 5, 5, 3], validLength: [5])
+        #expect { try runner.forward(tooLong) } throws: { "\($0)".contains("does not fit") }
+        let zeroLength = TokenBatch(batchSize: 1, length: 2, tokenIds: [2, 3], validLength: [0])
+        #expect { try runner.forward(zeroLength) } throws: { "\($0)".contains("valid length 0") }
+        #expect { try runner.backward(labels: [0]) } throws: { "\($0)".contains("inference") }
+    }
+
+    /// Padding is masked: cutting a batch to its longest sequence changes no logit.
+    @Test func paddingDoesNotChangeLogits() throws {
+        let (model, _) = try BertClassifier.load(directory: fixtures.appendingPathComponent("tiny"))
+        let runner = try BertRunner(model: model, maxBatch: 2, maxLength: 12, training: false)
+        let short = TokenBatch(batchSize: 2, length: 5, tokenIds: [2, 7, 8, 9, 3, 2, 10, 3, 1, 1], validLength: [5, 3])
+        let a = Array(try runner.forward(short))
+        let padded = TokenBatch(batchSize: 2, length: 12,
+                                tokenIds: [2, 7, 8, 9, 3] + [Int32](repeating: 1, count: 7) + [2, 10, 3] + [Int32](repeating: 1, count: 9),
+                                validLength: [5, 3])
+        let b = Array(try runner.forward(padded))
+        let d = Discrepancy(a, b, atol: 1e-5, rtol: 1e-5)
+        #expect(d.withinTolerance, "\(d)")
+    }
+}

@@ -1,0 +1,122 @@
+import Foundation
+import Testing
+import SafeTensors
+@testable import Kernels
+
+/// Each kernel against PyTorch on odd shapes (Scripts/make_bert_fixtures.py writes kernels.safetensors).
+struct KernelTests {
+    let ref: SafeTensorsFile
+
+    init() throws {
+        let dir = try #require(Bundle.module.url(forResource: "Fixtures", withExtension: nil))
+        ref = try SafeTensorsFile(contentsOf: dir.appendingPathComponent("kernels.safetensors"))
+    }
+
+    func f(_ name: String) throws -> [Float] { try ref.floats(name) }
+    func i32(_ name: String) throws -> [Int32] { try ref.ints(name).map { Int32($0) } }
+
+    /// Fails the test unless `got` matches the reference tensor `name`; prints the errors either way.
+    func check(_ got: [Float], _ name: String, atol: Float = 1e-5, rtol: Float = 1e-4) throws {
+        let d = Discrepancy(got, try f(name), atol: atol, rtol: rtol)
+        print("\(name): \(d)")
+        #expect(d.withinTolerance, "\(name): \(d)")
+    }
+
+    @Test func linearForwardAndBackward() throws {
+        let (N, C, OC) = (7, 5, 3)
+        let x = try f("linear.x"), w = try f("linear.w"), b = try f("linear.b"), dout = try f("linear.dout")
+        var y = [Float](repeating: 0, count: N * OC)
+        Linear.forward(out: &y, inp: x, weight: w, bias: b, N: N, C: C, OC: OC)
+        try check(y, "linear.y")
+        // Backward accumulates: start from 1 and subtract it again, so a kernel that overwrites fails.
+        var dx = [Float](repeating: 1, count: N * C), dw = [Float](repeating: 1, count: OC * C), db = [Float](repeating: 1, count: OC)
+        Linear.backward(dinp: &dx, dweight: &dw, dbias: &db, dout: dout, inp: x, weight: w, N: N, C: C, OC: OC)
+        try check(dx.map { $0 - 1 }, "linear.dx")
+        try check(dw.map { $0 - 1 }, "linear.dw")
+        try check(db.map { $0 - 1 }, "linear.db")
+    }
+
+    @Test func layerNormForwardAndBackward() throws {
+        let (N, C) = (6, 13)
+        let x = try f("layernorm.x"), w = try f("layernorm.w"), b = try f("layernorm.b"), dout = try f("layernorm.dout")
+        var y = [Float](repeating: 0, count: N * C), mean = [Float](repeating: 0, count: N), rstd = mean
+        LayerNorm.forward(out: &y, mean: &mean, rstd: &rstd, inp: x, weight: w, bias: b, N: N, C: C, eps: 1e-12)
+        try check(y, "layernorm.y")
+        var dx = [Float](repeating: 0, count: N * C), dw = [Float](repeating: 0, count: C), db = dw
+        LayerNorm.backward(dinp: &dx, dweight: &dw, dbias: &db, dout: dout, inp: x, weight: w, mean: mean, rstd: rstd, N: N, C: C)
+        try check(dx, "layernorm.dx")
+        try check(dw, "layernorm.dw")
+        try check(db, "layernorm.db")
+    }
+
+    @Test func geluAndTanh() throws {
+        let x = try f("gelu.x"), dout = try f("gelu.dout")
+        var y = [Float](repeating: 0, count: x.count), dx = y
+        GELU.forward(out: &y, inp: x, count: x.count)
+        GELU.backward(dinp: &dx, dout: dout, inp: x, count: x.count)
+        try check(y, "gelu.y")
+        try check(dx, "gelu.dx")
+
+        let tx = try f("tanh.x"), tdout = try f("tanh.dout")
+        var ty = [Float](repeating: 0, count: tx.count), tdx = ty
+        Tanh.forward(out: &ty, inp: tx, count: tx.count)
+        Tanh.backward(dinp: &tdx, dout: tdout, out: ty, count: tx.count)
+        try check(ty, "tanh.y")
+        try check(tdx, "tanh.dx")
+    }
+
+    @Test func maskedAttentionForwardAndBackward() throws {
+        let (B, T, NH, HS) = (2, 5, 3, 4)
+        let C = NH * HS
+        let qkv = try f("attention.qkv"), dout = try f("attention.dout"), valid = try i32("attention.valid_length")
+        var out = [Float](repeating: 0, count: B * T * C), probs = [Float](repeating: 0, count: B * NH * T * T)
+        Attention.forward(out: &out, probs: &probs, probsDropped: nil, dropout: nil, qkv: qkv, validLength: valid,
+                          B: B, T: T, NH: NH, HS: HS)
+        try check(probs, "attention.probs")
+        try check(out, "attention.out")
+        var dqkv = [Float](repeating: 0, count: B * T * 3 * C), scratch = probs
+        Attention.backward(dqkv: &dqkv, scratch: &scratch, dout: dout, qkv: qkv, probs: probs, probsDropped: nil,
+                           dropout: nil, validLength: valid, B: B, T: T, NH: NH, HS: HS)
+        try check(dqkv, "attention.dqkv")
+    }
+
+    @Test func embeddingAccumulatesRepeatedIds() throws {
+        let ids = try i32("embedding.ids"), w = try f("embedding.w"), dout = try f("embedding.dout")
+        var y = [Float](repeating: 0, count: ids.count * 4), dw = [Float](repeating: 0, count: w.count)
+        Embedding.forward(out: &y, ids: ids, table: w, N: ids.count, C: 4, accumulate: false)
+        Embedding.backward(dtable: &dw, dout: dout, ids: ids, N: ids.count, C: 4)
+        try check(y, "embedding.y", atol: 0, rtol: 0)
+        try check(dw, "embedding.dw")
+    }
+
+    @Test func crossEntropyLossAndGradient() throws {
+        let logits = try f("crossentropy.logits"), labels = try i32("crossentropy.labels")
+        var probs = [Float](repeating: 0, count: logits.count), dlogits = probs
+        let loss = CrossEntropy.forward(probs: &probs, logits: logits, labels: labels, B: 5, K: 7)
+        CrossEntropy.backward(dlogits: &dlogits, probs: probs, labels: labels, B: 5, K: 7)
+        try check([loss], "crossentropy.loss")
+        try check(dlogits, "crossentropy.dlogits")
+    }
+
+    /// Dropout has no PyTorch reference (its RNG differs); check its contract directly.
+    @Test func dropoutIsInvertedAndReproducible() {
+        let site = DropoutSite(probability: 0.25, seed: 7, step: 3, site: 1)
+        let n = 100_000
+        let x = [Float](repeating: 2, count: n)
+        var y = [Float](repeating: 0, count: n)
+        site.apply(out: &y, inp: x, count: n)
+        let kept = y.filter { $0 != 0 }
+        #expect(kept.allSatisfy { abs($0 - 2 / 0.75) < 1e-6 })
+        let rate = Double(n - kept.count) / Double(n)
+        #expect(abs(rate - 0.25) < 0.01, "drop rate \(rate)")
+        // Same key, same mask; another step, another mask; backward uses the forward's mask.
+        var again = [Float](repeating: 0, count: n)
+        site.apply(out: &again, inp: x, count: n)
+        #expect(again == y)
+        let other = DropoutSite(probability: 0.25, seed: 7, step: 4, site: 1)
+        #expect((0..<1000).contains { site.keeps($0) != other.keeps($0) })
+        var dx = [Float](repeating: 0, count: n)
+        site.backward(dinp: &dx, dout: x, count: n)
+        #expect(dx == y)
+    }
+}
