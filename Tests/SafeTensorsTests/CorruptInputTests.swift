@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import SafeTensors
+import SafeTensors
 
 /// A well-formed file from our writer; every corruption below is derived from it.
 private let goodFile: Data = {
@@ -28,7 +28,7 @@ struct Corruption: Sendable, CustomTestStringConvertible {
 private let corruptions: [Corruption] = [
     Corruption(label: "truncated inside the length", expected: "file is 5 bytes, too short") { goodFile.prefix(5) },
     Corruption(label: "empty file", expected: "file is 0 bytes, too short") { Data() },
-    Corruption(label: "truncated inside the header", expected: "header length") {
+    Corruption(label: "truncated inside the header", expected: "is larger than the") {
         goodFile.prefix(8 + good.header.utf8.count / 2)
     },
     Corruption(label: "truncated inside the data", expected: "tensor 'b': data_offsets [24, 40] extend past the end of the 36-byte data section") {

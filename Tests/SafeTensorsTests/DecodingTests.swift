@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import SafeTensors
+import SafeTensors
 
 @Suite struct DecodingTests {
     #if !(os(macOS) && arch(x86_64))

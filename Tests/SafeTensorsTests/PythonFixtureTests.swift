@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import SafeTensors
+import SafeTensors
 
 /// Values written by Python's `safetensors` (Scripts/make_safetensors_fixtures.py) and what it says
 /// they are: float tensors as float32 bit patterns, integer tensors as integers.

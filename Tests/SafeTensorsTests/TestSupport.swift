@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import SafeTensors
+import SafeTensors
 
 /// URL of a file in this target's Fixtures folder.
 func fixtureURL(_ name: String) throws -> URL {

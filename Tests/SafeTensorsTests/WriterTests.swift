@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import SafeTensors
+import SafeTensors
 
 /// A checkpoint exercising the writer: names out of order, one needing JSON escapes and one in Korean,
 /// a scalar, an empty tensor, special float values and extreme integers.
