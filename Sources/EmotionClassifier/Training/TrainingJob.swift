@@ -1,0 +1,143 @@
+import BERT
+import Foundation
+import SentencePiece
+
+/// Where the examples come from and how they are split.
+public struct DataOptions: Sendable {
+    /// The CSV file, or nil for the built-in sample.
+    public var file: URL?
+    public var textColumn = "발화문"
+    public var labelColumn = "상황"
+    /// nil detects UTF-8 and otherwise reads cp949.
+    public var encoding: TextEncoding?
+    public var labels: LabelSet = .seed
+    public var skipInvalid = false
+    public var split: SplitMode = .random
+    public var splitSeed: UInt32 = 32
+    public var testFraction = 0.2
+
+    public init(file: URL? = nil) { self.file = file }
+
+    /// Loads the dataset (the built-in sample when `file` is nil).
+    public func load() throws -> EmotionDataset {
+        try EmotionDataset.load(contentsOf: file ?? EmotionDataset.builtInSample, textColumn: textColumn,
+                                labelColumn: labelColumn, encoding: encoding, labels: labels, skipInvalid: skipInvalid)
+    }
+
+    /// Loads and splits.
+    public func loadSplit() throws -> (EmotionDataset, DatasetSplit) {
+        let data = try load()
+        return (data, try DatasetSplit(examples: data.examples, mode: split, testFraction: testFraction, seed: splitSeed))
+    }
+}
+
+/// The shape of a BERT trained from scratch (no pretrained model), small enough to train in minutes.
+public struct ScratchShape: Codable, Sendable, Equatable {
+    public var hiddenSize = 128
+    public var layers = 2
+    public var heads = 4
+    public var intermediateSize = 512
+    public init() {}
+}
+
+/// The model a training run starts from.
+public enum ModelSource: Sendable {
+    /// A Hugging Face model directory (config.json, model.safetensors, spiece.model), e.g. KoBERT.
+    case pretrained(URL)
+    /// A small BERT initialized at random, with the built-in SentencePiece model.
+    case scratch(ScratchShape)
+}
+
+/// A whole training run as the CLI's `train` performs it: load and split the data, build or load
+/// the model, train with per-epoch checkpoints, evaluate, and write the model and its reports.
+public final class TrainingJob {
+    public let dataset: EmotionDataset
+    public let split: DatasetSplit
+    public let trainer: Trainer
+    public let output: URL
+    public let modelDescription: String
+    private let loadSeconds: Double
+
+    public init(data: DataOptions, model source: ModelSource, pipeline: TokenPipeline = .gluonnlp,
+                options: TrainingOptions, output: URL) throws {
+        let start = Date()
+        (dataset, split) = try data.loadSplit()
+        guard !split.train.isEmpty else { throw TrainingError.emptyData("\(dataset.source): no training examples after the split") }
+        let model: EmotionModel
+        switch source {
+        case .pretrained(let dir):
+            let (encoder, report) = try BertClassifier.load(directory: dir, labels: dataset.labels.names, seed: options.seed)
+            _ = report
+            let spm = try Data(contentsOf: dir.appendingPathComponent("spiece.model"))
+            model = try EmotionModel(classifier: encoder, sentencePieceData: spm, pipeline: pipeline, maxLength: options.maxLength)
+            modelDescription = dir.path
+        case .scratch(let shape):
+            let spmData = try Data(contentsOf: SentencePieceModel.builtInEmotionDialogue)
+            let vocab = try SentencePieceModel(data: spmData).count
+            var config = BertConfig(vocabSize: vocab, hiddenSize: shape.hiddenSize, numHiddenLayers: shape.layers,
+                                    numAttentionHeads: shape.heads, intermediateSize: shape.intermediateSize,
+                                    maxPositionEmbeddings: max(64, options.maxLength), labels: dataset.labels.names)
+            config.classifierDropout = options.dropout
+            model = try EmotionModel(classifier: try BertClassifier(config: config, seed: options.seed),
+                                     sentencePieceData: spmData, pipeline: pipeline, maxLength: options.maxLength)
+            modelDescription = "from scratch: \(shape.layers) layers, hidden \(shape.hiddenSize), \(shape.heads) heads, intermediate \(shape.intermediateSize), vocabulary \(vocab)"
+        }
+        trainer = try Trainer(model: model, options: options, directory: output,
+                              dataFingerprint: Self.fingerprint(split.train))
+        trainer.unseenTest = Set(split.testSeenInTraining.indices.filter { !split.testSeenInTraining[$0] })
+        self.output = output
+        loadSeconds = Date().timeIntervalSince(start)
+    }
+
+    /// Trains (resuming from the checkpoint in `output` when `resume` is set), then evaluates on the
+    /// test split and writes `report.json` and `report.html`. Returns nil when stopped early.
+    public func run(resume: Bool, onEvent: (TrainingEvent) -> Void = { _ in }, shouldStop: () -> Bool = { false }) throws -> TrainingReport? {
+        let start = Date()
+        if resume, try !trainer.resume() {
+            throw TrainingError.checkpoint("nothing to resume: \(output.appendingPathComponent(Trainer.checkpointName).path) does not exist")
+        }
+        guard try trainer.run(train: split.train, test: split.test, onEvent: onEvent, shouldStop: shouldStop) else { return nil }
+        let trainSeconds = Date().timeIntervalSince(start)
+        let evalStart = Date()
+        let evaluation = try trainer.model.evaluate(split)
+        let o = trainer.options
+        var report = TrainingReport(
+            config: .init(dataset: dataset, split: split, model: modelDescription, maxLength: o.maxLength,
+                          batchSize: o.batchSize, epochs: o.epochs, learningRate: o.learningRate,
+                          warmupRatio: o.warmupRatio, maxGradNorm: o.maxGradNorm, dropout: o.dropout, weightDecay: o.weightDecay),
+            history: trainer.history, evaluation: evaluation)
+        report.timing = .init(loadSeconds: loadSeconds, trainSeconds: trainSeconds,
+                              evaluationSeconds: Date().timeIntervalSince(evalStart),
+                              totalSeconds: loadSeconds + Date().timeIntervalSince(start))
+        try report.write(to: output)
+        return report
+    }
+
+    /// FNV-1a over the training texts and labels, in order.
+    static func fingerprint(_ examples: [Example]) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        func mix(_ byte: UInt8) { h = (h ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        for e in examples {
+            for b in e.text.utf8 { mix(b) }
+            mix(0); mix(UInt8(truncatingIfNeeded: e.label)); mix(0xff)
+        }
+        return h
+    }
+}
+
+extension EmotionModel {
+    /// Accuracy, macro-F1, per-class scores and confusion matrix on the split's test examples, over
+    /// all of them and over those whose sentence never occurs in training.
+    public func evaluate(_ split: DatasetSplit, batchSize: Int = 64) throws -> Evaluation {
+        let predicted = try predict(split.test.map(\.text), batchSize: batchSize).map(\.id)
+        return try Evaluation(split: split, predicted: predicted, labels: labels)
+    }
+}
+
+extension LabelSet {
+    /// The seed's label set when `names` are the seed's labels, otherwise a custom set of `names`.
+    static func forNames(_ names: [String]) -> LabelSet {
+        if names == LabelSet.seed.names { return .seed }
+        return (try? LabelSet(names: names)) ?? .seed
+    }
+}

@@ -1,0 +1,81 @@
+import ArgumentParser
+import EmotionClassifier
+import Foundation
+
+struct Evaluate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Accuracy, macro-F1, per-class scores and confusion matrix of a model on a dataset's test split.",
+        discussion: """
+            By default the data is split as in training (same --split, --split-seed, --test-fraction) and the test
+            rows are scored twice: all of them, and only those whose sentence never occurs in the training rows.
+            --all-rows scores every row of the file instead (for data the model never saw).
+            """)
+
+    @OptionGroup var modelArgument: ModelArgument
+    @OptionGroup var data: DataArguments
+
+    @Flag(name: .long, help: "Score every row of --data, not just its test split.")
+    var allRows = false
+
+    @Option(name: .long, help: "Also write report.json and report.html into this directory.")
+    var output: String?
+
+    @Flag(name: .long, help: "Print the metrics as JSON.")
+    var json = false
+
+    func run() throws {
+        let model = try EmotionModel.load(directory: try modelArgument.directory())
+        var options = try data.options()
+        options.labels = model.labels
+        let result = try model.evaluate(options, allRows: allRows)
+        if let output { try result.report.write(to: URL(fileURLWithPath: output)) }
+        if json {
+            let e = JSONEncoder()
+            e.outputFormatting = [.prettyPrinted, .sortedKeys]
+            e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+            print(String(decoding: try e.encode(result.report.evaluation), as: UTF8.self))
+            return
+        }
+        let s = result.report.config.split
+        print("data: \(result.report.config.dataset), \(result.report.config.exampleCount) sentences")
+        if !allRows {
+            print("test split: \(s.testCount) sentences (\(s.mode.rawValue), seed \(s.seed)); \(s.overlapCount) also occur in training")
+        }
+        guard let ev = result.report.evaluation else { return }
+        for (title, m) in [("all test sentences", ev.all), ("test sentences not seen in training", ev.unseen)] where m.count > 0 {
+            print("")
+            print(String(format: "%@ (%d): accuracy %.4f, macro-F1 %.4f", title, m.count, m.accuracy, m.macroF1))
+            print(model.labels.names.map { $0.padding(toLength: 10, withPad: " ", startingAt: 0) }.joined(separator: " ").leftPad(22))
+            for (i, c) in m.perClass.enumerated() {
+                let row = m.confusion[i].map { String($0).leftPad(10) }.joined(separator: " ")
+                print(String(format: "%@ P %.3f R %.3f F1 %.3f", c.label.padding(toLength: 10, withPad: " ", startingAt: 0), c.precision, c.recall, c.f1) + "  " + row)
+            }
+            if allRows { break }
+        }
+    }
+}
+
+private extension String {
+    func leftPad(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
+}
+
+struct CheckParity: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-parity",
+        abstract: "Developer check: a model's logits against a PyTorch reference (Scripts/make_bert_fixtures.py --full).")
+
+    @Option(name: .long, help: "Model directory (config.json, model.safetensors).")
+    var model: String
+
+    @Option(name: .long, help: "safetensors with input_ids, token_type_ids, attention_mask and PyTorch's logits.")
+    var reference: String
+
+    @Option(name: .long, help: "Allowed relative error (|ours - torch| <= rtol * |torch|, plus 1e-6 absolute).")
+    var rtol: Float = 1e-4
+
+    func run() throws {
+        let r = try ParityCheck.run(modelDirectory: URL(fileURLWithPath: model), reference: URL(fileURLWithPath: reference), rtol: rtol)
+        print(r.summary)
+        if !r.passed { throw ExitCode.failure }
+    }
+}

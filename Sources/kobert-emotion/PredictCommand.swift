@@ -1,0 +1,138 @@
+import ArgumentParser
+import EmotionClassifier
+import Foundation
+
+#if canImport(Darwin)
+import Darwin
+#else
+import Glibc
+#endif
+
+struct Predict: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Classify sentences: prints the seed's `>> 입력하신 내용에서 행복이 느껴집니다.` with the probabilities.",
+        discussion: """
+            With sentences as arguments, classifies each. Without, runs the seed's interactive loop (prompt
+            `하고싶은 말을 입력해주세요 : `; `0` or end of input quits). --json prints one JSON object per sentence.
+            --input FILE classifies every line of a text file (or the text column of a .csv) in batches.
+            """)
+
+    @OptionGroup var modelArgument: ModelArgument
+
+    @Flag(name: .long, help: "One JSON object per sentence: text, label, id, probabilities (label -> probability).")
+    var json = false
+
+    @Option(name: .long, help: "Classify every line of this file (or the text column of a .csv file).")
+    var input: String?
+
+    @Option(name: .long, help: "With --input: write the JSON lines here (atomically) instead of standard output.")
+    var output: String?
+
+    @Option(name: .long, help: "With a .csv --input: the sentence column.")
+    var textColumn = "발화문"
+
+    @Option(name: .long, help: "Sentences per batch.")
+    var batchSize = 64
+
+    @Argument(help: "Sentences to classify.")
+    var sentences: [String] = []
+
+    func validate() throws {
+        if output != nil && input == nil { throw ValidationError("--output goes with --input") }
+        if input != nil && !sentences.isEmpty { throw ValidationError("give sentences or --input, not both") }
+        if batchSize < 1 { throw ValidationError("--batch-size must be positive") }
+    }
+
+    func run() throws {
+        let model = try EmotionModel.load(directory: try modelArgument.directory())
+        if let input {
+            try classifyFile(model, input: URL(fileURLWithPath: input))
+        } else if !sentences.isEmpty {
+            for p in try model.predict(sentences, batchSize: batchSize) { try show(p, model) }
+        } else {
+            let interactive = isatty(0) == 1
+            while true {
+                if interactive || !json {
+                    print("하고싶은 말을 입력해주세요 : ", terminator: "")
+                    fflush(stdout)
+                }
+                guard let line = readLine(strippingNewline: true) else { if !json { print("") }; break }
+                if line.trimmingCharacters(in: .whitespaces) == "0" { break }
+                guard !line.trimmingCharacters(in: .whitespaces).isEmpty else { continue }
+                try show(try model.predict([line])[0], model)
+                if !json { print("\n") }
+            }
+        }
+    }
+
+    private func show(_ p: Prediction, _ model: EmotionModel) throws {
+        if json {
+            print(try jsonLine(p.jsonObject(labels: model.labels.names)))
+        } else {
+            print(model.message(for: p))
+            print("   " + zip(model.labels.names, p.probabilities).map { String(format: "%@ %.3f", $0.0, $0.1) }.joined(separator: ", "))
+        }
+    }
+
+    private func classifyFile(_ model: EmotionModel, input url: URL) throws {
+        let texts: [String]
+        if url.pathExtension.lowercased() == "csv" {
+            texts = try SentenceFile.csvColumn(url, column: textColumn)
+        } else {
+            texts = try SentenceFile.lines(url)
+        }
+        let sink = try OutputSink(path: output)
+        var bar = ProgressBar(label: "predict", total: (texts.count + batchSize - 1) / batchSize)
+        let runner = try model.makeRunner(batchSize: batchSize)
+        var done = 0
+        while done < texts.count {
+            let chunk = Array(texts[done..<min(texts.count, done + batchSize)])
+            for p in try model.predict(chunk, runner: runner) {
+                try sink.write(try jsonLine(p.jsonObject(labels: model.labels.names)) + "\n")
+            }
+            done += chunk.count
+            bar.update((done + batchSize - 1) / batchSize)
+        }
+        try sink.finish()
+    }
+}
+
+extension Prediction {
+    func jsonObject(labels: [String]) -> [String: Any] {
+        ["text": text, "label": label, "id": id,
+         "probabilities": Dictionary(uniqueKeysWithValues: zip(labels, probabilities.map { Double($0) }))]
+    }
+}
+
+/// Standard output, or a file written beside its final path and renamed into place at the end.
+final class OutputSink {
+    private let handle: FileHandle
+    private let temporary: URL?
+    private let final: URL?
+
+    init(path: String?) throws {
+        guard let path else {
+            handle = .standardOutput
+            temporary = nil
+            final = nil
+            return
+        }
+        let url = URL(fileURLWithPath: path)
+        let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
+        guard FileManager.default.createFile(atPath: tmp.path, contents: nil) else {
+            throw ValidationError("cannot write \(url.path)")
+        }
+        handle = try FileHandle(forWritingTo: tmp)
+        temporary = tmp
+        final = url
+    }
+
+    func write(_ text: String) throws { try handle.write(contentsOf: Data(text.utf8)) }
+
+    func finish() throws {
+        guard let temporary, let final else { return }
+        try handle.close()
+        if FileManager.default.fileExists(atPath: final.path) { _ = try FileManager.default.replaceItemAt(final, withItemAt: temporary) }
+        else { try FileManager.default.moveItem(at: temporary, to: final) }
+    }
+}

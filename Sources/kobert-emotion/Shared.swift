@@ -1,0 +1,147 @@
+import ArgumentParser
+import EmotionClassifier
+import Foundation
+import SentencePiece
+
+#if canImport(Darwin)
+import Darwin
+#else
+import Glibc
+#endif
+
+/// Options that say where the examples come from and how they are split.
+struct DataArguments: ParsableArguments {
+    @Option(name: .long, help: "CSV file with a header row (UTF-8 or cp949). Default: the built-in sample.")
+    var data: String?
+
+    @Option(name: .long, help: "Header of the sentence column.")
+    var textColumn = "발화문"
+
+    @Option(name: .long, help: "Header of the label column.")
+    var labelColumn = "상황"
+
+    @Option(name: .long, help: "File encoding: utf8 or cp949 (default: detect; UTF-8 if valid, else cp949).")
+    var encoding: TextEncoding?
+
+    @Option(name: .long, help: "Comma-separated label names in id order (default: the seed's 7 emotions).")
+    var labels: String?
+
+    @Flag(name: .long, help: "Skip rows with unknown labels, empty text or bad CSV (and say how many) instead of stopping.")
+    var skipInvalid = false
+
+    @Option(name: .long, help: "random (the seed's split) or dedup (identical sentences stay on one side).")
+    var split: SplitMode = .random
+
+    @Option(name: .long, help: "Seed of the shuffled split (the seed's random_state).")
+    var splitSeed: UInt32 = 32
+
+    @Option(name: .long, help: "Share of rows held out for testing.")
+    var testFraction = 0.2
+
+    func options() throws -> DataOptions {
+        var o = DataOptions(file: data.map { URL(fileURLWithPath: $0) })
+        o.textColumn = textColumn
+        o.labelColumn = labelColumn
+        o.encoding = encoding
+        if let labels {
+            o.labels = try LabelSet(names: labels.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+        }
+        o.skipInvalid = skipInvalid
+        o.split = split
+        o.splitSeed = splitSeed
+        o.testFraction = testFraction
+        return o
+    }
+}
+
+extension TextEncoding: ExpressibleByArgument {}
+extension SplitMode: ExpressibleByArgument {}
+extension TokenPipeline: ExpressibleByArgument {}
+
+/// The model directory a command works on: --model, or the last one `train` wrote.
+struct ModelArgument: ParsableArguments {
+    @Option(name: .long, help: "Model directory (config.json, model.safetensors, spiece.model). Default: the last model trained.")
+    var model: String?
+
+    func directory() throws -> URL {
+        if let model { return URL(fileURLWithPath: model) }
+        guard let last = LastModel.read() else {
+            throw ValidationError("no model given and none trained yet: pass --model DIR or run `kobert-emotion train` first")
+        }
+        return last
+    }
+}
+
+/// Remembers the last model directory `train` wrote (in the user's cache directory).
+enum LastModel {
+    static var file: URL {
+        let base = ProcessInfo.processInfo.environment["XDG_CACHE_HOME"].map { URL(fileURLWithPath: $0) }
+            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache")
+        return base.appendingPathComponent("kobert-emotion/last-model")
+    }
+
+    static func read() -> URL? {
+        guard let text = try? String(contentsOf: file, encoding: .utf8) else { return nil }
+        let path = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        return path.isEmpty ? nil : URL(fileURLWithPath: path)
+    }
+
+    static func write(_ url: URL) {
+        try? FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try? Data((url.standardizedFileURL.path + "\n").utf8).write(to: file, options: .atomic)
+    }
+}
+
+/// Writes to standard error.
+func printError(_ text: String, terminator: String = "\n") {
+    FileHandle.standardError.write(Data((text + terminator).utf8))
+}
+
+/// Whether standard error is a terminal (progress bars there, plain log lines otherwise).
+var stderrIsTerminal: Bool { isatty(2) == 1 }
+
+/// A one-line progress bar on standard error: `label [=====>    ] i/N rate ETA extra`.
+struct ProgressBar {
+    let label: String
+    let total: Int
+    let start = Date()
+    private var lastDraw = Date.distantPast
+
+    init(label: String, total: Int) {
+        self.label = label
+        self.total = total
+    }
+
+    mutating func update(_ done: Int, extra: String = "") {
+        guard stderrIsTerminal else { return }
+        let now = Date()
+        guard done == total || now.timeIntervalSince(lastDraw) > 0.1 else { return }
+        lastDraw = now
+        let elapsed = now.timeIntervalSince(start)
+        let rate = elapsed > 0 ? Double(done) / elapsed : 0
+        let eta = rate > 0 ? Double(total - done) / rate : 0
+        let width = 24
+        let filled = total > 0 ? width * done / total : width
+        let bar = String(repeating: "=", count: filled) + (filled < width ? ">" + String(repeating: " ", count: width - filled - 1) : "")
+        printError("\r\(label) [\(bar)] \(done)/\(total) \(String(format: "%.2f", rate)) it/s ETA \(duration(eta)) \(extra)\u{1B}[K", terminator: "")
+        if done == total { printError("") }
+    }
+
+    /// Clears the bar so a log line can be printed.
+    func clear() { if stderrIsTerminal { printError("\r\u{1B}[K", terminator: "") } }
+}
+
+func duration(_ seconds: Double) -> String {
+    let s = Int(seconds.rounded())
+    return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
+}
+
+/// Reads lines from standard input until end of input.
+func standardInputLines() -> AnySequence<String> {
+    AnySequence { AnyIterator { readLine(strippingNewline: true) } }
+}
+
+/// JSON text of one object (full float precision), on one line.
+func jsonLine(_ object: [String: Any]) throws -> String {
+    String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self)
+}

@@ -1,2 +1,0 @@
-import EmotionClassifier
-print("kobert-emotion")
