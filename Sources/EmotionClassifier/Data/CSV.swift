@@ -22,6 +22,7 @@ public struct CSVRecord: Sendable, Equatable {
     /// The first RFC 4180 violation in the record, if any.
     public var problem: Problem?
 
+    /// Makes a record.
     public init(fields: [String], line: Int, problem: Problem? = nil) {
         self.fields = fields
         self.line = line

@@ -9,6 +9,7 @@ public struct Example: Sendable, Hashable, Codable {
     /// 1-based data row in the file (the header is not counted; empty lines are skipped and not counted).
     public var row: Int
 
+    /// Makes an example.
     public init(text: String, label: Int, row: Int) {
         self.text = text
         self.label = label
@@ -44,8 +45,10 @@ public struct RowIssue: Sendable, Equatable, CustomStringConvertible {
     public let row: Int
     /// 1-based line of the file where the row starts.
     public let line: Int
+    /// What is wrong.
     public let kind: Kind
 
+    /// Describes a bad row.
     public init(row: Int, line: Int, kind: Kind) {
         self.row = row
         self.line = line
@@ -65,12 +68,17 @@ public struct RowIssue: Sendable, Equatable, CustomStringConvertible {
 
 /// Why a dataset file could not be loaded. Every case names the file.
 public enum DatasetError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The file could not be read (missing, unreadable, ...).
     case unreadable(file: String, reason: String)
+    /// The bytes are not valid in the requested or detected encoding.
     case undecodable(file: String, TextDecodingError)
+    /// The CSV structure is broken beyond one row (an unterminated quote).
     case unparsable(file: String, CSVError)
     /// The file has no header line.
     case emptyFile(file: String)
+    /// The text or label column is not in the header.
     case missingColumns(file: String, missing: [String], header: [String])
+    /// A requested column name appears more than once in the header.
     case duplicateColumn(file: String, column: String)
     /// Rows that are not valid examples (all of them, in file order); thrown unless `skipInvalid` is set.
     case invalidRows(file: String, issues: [RowIssue])

@@ -91,14 +91,19 @@ public enum SplitError: Error, Sendable, Equatable, CustomStringConvertible {
 
 /// A train/test split of a dataset, with each test example marked as seen or unseen in training.
 public struct DatasetSplit: Sendable {
+    /// How the split was made.
     public let mode: SplitMode
+    /// The `RandomState` seed.
     public let seed: UInt32
+    /// Requested share of rows in the test set.
     public let testFraction: Double
     /// Positions in the split's input examples, in training order.
     public let trainIndices: [Int]
     /// Positions in the split's input examples, in test order.
     public let testIndices: [Int]
+    /// The training examples (`trainIndices` applied to the input).
     public let train: [Example]
+    /// The test examples (`testIndices` applied to the input).
     public let test: [Example]
     /// For each test example: whether its sentence (trimmed, compared as Unicode scalars) also occurs in training.
     public let testSeenInTraining: [Bool]

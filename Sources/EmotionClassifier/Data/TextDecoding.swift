@@ -10,7 +10,9 @@ import Darwin
 /// The seed dataset is cp949 (Microsoft's Korean code page, a superset of EUC-KR); files written by this
 /// project and most newer exports are UTF-8.
 public enum TextEncoding: String, Sendable, Codable, CaseIterable {
+    /// UTF-8, with or without a byte-order mark.
     case utf8
+    /// Microsoft code page 949 (Unified Hangul Code), read with iconv.
     case cp949
 }
 

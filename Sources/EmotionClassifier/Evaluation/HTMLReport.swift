@@ -21,7 +21,7 @@ extension TrainingReport {
 
         var body: [String] = []
         body.append("<h1>Emotion classifier training report</h1>")
-        body.append(HTML.table(header: ["Setting", "Value"], rows: settingsRows))
+        body.append(HTML.table(header: ["Setting", "Value"], rows: settingsRows, className: "settings"))
         body.append("<h2>Training curves</h2>")
         body.append(history.isEmpty ? "<p>No epochs recorded.</p>" : "")
         body.append("<div class=\"charts\">\(lossChart.svg())\(accuracyChart.svg())</div>")
@@ -68,6 +68,7 @@ extension TrainingReport {
         th, td { border: 1px solid #cbd5e0; padding: 0.25rem 0.6rem; text-align: right; }
         th:first-child, td:first-child { text-align: left; }
         th { background: #edf2f7; }
+        table.settings td { text-align: left; }
         .charts { display: flex; flex-wrap: wrap; gap: 1rem; }
         svg { background: #fff; border: 1px solid #e2e8f0; }
         svg text { font-family: system-ui, sans-serif; }
@@ -140,11 +141,12 @@ enum HTML {
             + "role=\"img\" aria-label=\"\(escape(title))\">\n" + content.joined(separator: "\n") + "\n</svg>"
     }
 
-    /// A table; every cell is escaped.
-    static func table(header: [String], rows: [[String]]) -> String {
+    /// A table, optionally with a CSS class; every cell is escaped.
+    static func table(header: [String], rows: [[String]], className: String? = nil) -> String {
         let head = header.map { "<th>\(escape($0))</th>" }.joined()
         let body = rows.map { "<tr>" + $0.map { "<td>\(escape($0))</td>" }.joined() + "</tr>" }.joined(separator: "\n")
-        return "<table>\n<thead><tr>\(head)</tr></thead>\n<tbody>\n\(body)\n</tbody>\n</table>"
+        let classAttribute = className.map { " class=\"\(escape($0))\"" } ?? ""
+        return "<table\(classAttribute)>\n<thead><tr>\(head)</tr></thead>\n<tbody>\n\(body)\n</tbody>\n</table>"
     }
 }
 

@@ -17,9 +17,13 @@ public enum MetricsError: Error, Sendable, Equatable, CustomStringConvertible {
 
 /// Precision, recall, F1 and support of one class.
 public struct ClassMetrics: Sendable, Equatable, Codable {
+    /// The class name.
     public var label: String
+    /// Correct predictions of this class / all predictions of this class.
     public var precision: Double
+    /// Correct predictions of this class / rows of this class.
     public var recall: Double
+    /// Harmonic mean of precision and recall.
     public var f1: Double
     /// Number of rows whose true class is this one.
     public var support: Int
@@ -91,7 +95,7 @@ public struct Evaluation: Sendable, Equatable, Codable {
     /// Metrics over the test rows whose sentence does not occur in training.
     public var unseen: ClassificationMetrics
 
-    /// Evaluates predictions for `split.test` (parallel to it).
+    /// Evaluates predictions for `split.test` (parallel to it), with class names from `labels`.
     public init(split: DatasetSplit, predicted: [Int], labels: LabelSet) throws(MetricsError) {
         let truth = split.test.map(\.label)
         all = try ClassificationMetrics(truth: truth, predicted: predicted, labels: labels.names)

@@ -7,7 +7,9 @@ import Darwin
 
 /// Why a report could not be read or written.
 public enum ReportError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// Encoding or writing `file` failed.
     case writeFailed(file: String, reason: String)
+    /// Reading or decoding `file` failed.
     case readFailed(file: String, reason: String)
 
     public var description: String {
@@ -28,13 +30,16 @@ public struct TrainingReport: Sendable, Equatable, Codable {
         public var encoding: TextEncoding
         public var textColumn: String
         public var labelColumn: String
+        /// Label names in class-id order.
         public var labels: [String]
+        /// Examples loaded, and invalid rows skipped.
         public var exampleCount: Int
         public var skippedRows: Int
         /// How the data was split, and how many test rows also occur in training.
         public var split: SplitSummary
         /// The pretrained model used (a path or name).
         public var model: String
+        /// Training hyperparameters (the seed's values by default).
         public var maxLength: Int
         public var batchSize: Int
         public var epochs: Int
@@ -80,6 +85,7 @@ public struct TrainingReport: Sendable, Equatable, Codable {
         /// Test rows whose sentence also occurs in training.
         public var overlapCount: Int
 
+        /// Summarises `split`.
         public init(_ split: DatasetSplit) {
             mode = split.mode
             seed = split.seed
@@ -96,13 +102,16 @@ public struct TrainingReport: Sendable, Equatable, Codable {
         public var epoch: Int
         /// Mean training loss over the epoch's batches.
         public var trainLoss: Double
+        /// Share of training rows predicted correctly during the epoch.
         public var trainAccuracy: Double
+        /// Share of test rows predicted correctly after the epoch.
         public var testAccuracy: Double
         /// Accuracy on the test rows whose sentence does not occur in training, if measured.
         public var unseenTestAccuracy: Double?
         /// Wall-clock seconds for the epoch (training and evaluation).
         public var seconds: Double
 
+        /// Records one epoch.
         public init(epoch: Int, trainLoss: Double, trainAccuracy: Double, testAccuracy: Double,
                     unseenTestAccuracy: Double? = nil, seconds: Double)
         {
@@ -122,6 +131,7 @@ public struct TrainingReport: Sendable, Equatable, Codable {
         public var evaluationSeconds: Double
         public var totalSeconds: Double
 
+        /// Records phase durations; unset phases are 0.
         public init(loadSeconds: Double = 0, trainSeconds: Double = 0, evaluationSeconds: Double = 0,
                     totalSeconds: Double = 0)
         {
@@ -132,13 +142,16 @@ public struct TrainingReport: Sendable, Equatable, Codable {
         }
     }
 
+    /// The run's settings.
     public var config: Config
     /// One entry per finished epoch, appended by the trainer.
     public var history: [Epoch]
     /// Final metrics on the test set (all rows and unseen rows); nil until evaluated.
     public var evaluation: Evaluation?
+    /// Time spent per phase.
     public var timing: Timing
 
+    /// Starts a report; the trainer appends to `history` and sets `evaluation` and `timing` as it goes.
     public init(config: Config, history: [Epoch] = [], evaluation: Evaluation? = nil, timing: Timing = Timing()) {
         self.config = config
         self.history = history
