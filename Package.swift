@@ -37,7 +37,7 @@ let package = Package(
             name: "SentencePiece",
             dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]
         ),
-        .target(name: "EmotionClassifier", dependencies: ["BERT", "SentencePiece"]),
+        .target(name: "EmotionClassifier", dependencies: ["BERT", "SentencePiece"], resources: [.copy("Resources/sample-emotions.csv")]),
         .executableTarget(
             name: "kobert-emotion",
             dependencies: [

@@ -1,0 +1,253 @@
+import Foundation
+
+/// One labelled sentence.
+public struct Example: Sendable, Hashable, Codable {
+    /// The sentence exactly as in the file (not trimmed).
+    public var text: String
+    /// Class id in the dataset's `LabelSet`.
+    public var label: Int
+    /// 1-based data row in the file (the header is not counted; empty lines are skipped and not counted).
+    public var row: Int
+
+    /// Makes an example.
+    public init(text: String, label: Int, row: Int) {
+        self.text = text
+        self.label = label
+        self.row = row
+    }
+}
+
+/// A data row that could not become an `Example`.
+public struct RowIssue: Sendable, Equatable, CustomStringConvertible {
+    /// What is wrong with the row.
+    public enum Kind: Sendable, Equatable {
+        /// The label text names no class (the raw text is kept).
+        case unknownLabel(String)
+        /// The sentence is empty or only whitespace.
+        case emptyText
+        /// The row has a different number of fields than the header.
+        case wrongFieldCount(expected: Int, found: Int)
+        /// The row breaks CSV quoting rules.
+        case badQuoting(CSVRecord.Problem)
+
+        /// A short name of the kind of problem, used to group skipped rows.
+        public var reason: String {
+            switch self {
+            case .unknownLabel: "unknown label"
+            case .emptyText: "empty text"
+            case .wrongFieldCount: "wrong field count"
+            case .badQuoting: "bad quoting"
+            }
+        }
+    }
+
+    /// 1-based data row (header not counted).
+    public let row: Int
+    /// 1-based line of the file where the row starts.
+    public let line: Int
+    /// What is wrong.
+    public let kind: Kind
+
+    /// Describes a bad row.
+    public init(row: Int, line: Int, kind: Kind) {
+        self.row = row
+        self.line = line
+        self.kind = kind
+    }
+
+    public var description: String {
+        let detail = switch kind {
+        case .unknownLabel(let label): "unknown label \"\(label)\""
+        case .emptyText: "empty text"
+        case let .wrongFieldCount(expected, found): "\(found) fields, header has \(expected)"
+        case .badQuoting(let problem): "malformed CSV: \(problem)"
+        }
+        return "row \(row) (line \(line)): \(detail)"
+    }
+}
+
+/// Why a dataset file could not be loaded. Every case names the file.
+public enum DatasetError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The file could not be read (missing, unreadable, ...).
+    case unreadable(file: String, reason: String)
+    /// The bytes are not valid in the requested or detected encoding.
+    case undecodable(file: String, TextDecodingError)
+    /// The CSV structure is broken beyond one row (an unterminated quote).
+    case unparsable(file: String, CSVError)
+    /// The file has no header line.
+    case emptyFile(file: String)
+    /// The text or label column is not in the header.
+    case missingColumns(file: String, missing: [String], header: [String])
+    /// A requested column name appears more than once in the header.
+    case duplicateColumn(file: String, column: String)
+    /// Rows that are not valid examples (all of them, in file order); thrown unless `skipInvalid` is set.
+    case invalidRows(file: String, issues: [RowIssue])
+    /// The file has a header but no usable rows (`skipped` rows were dropped as invalid).
+    case noExamples(file: String, skipped: Int)
+
+    /// How many row problems `description` lists before summarising the rest.
+    public static let listedIssueLimit = 10
+
+    public var description: String {
+        switch self {
+        case let .unreadable(file, reason): return "\(file): cannot read file: \(reason)"
+        case let .undecodable(file, error): return "\(file): \(error)"
+        case let .unparsable(file, error): return "\(file): \(error)"
+        case .emptyFile(let file): return "\(file): file is empty (no header line)"
+        case let .missingColumns(file, missing, header):
+            let quoted = { (names: [String]) in names.map { "\"\($0)\"" }.joined(separator: ", ") }
+            return "\(file): missing column(s) \(quoted(missing)); header has \(quoted(header))"
+        case let .duplicateColumn(file, column): return "\(file): column \"\(column)\" appears more than once"
+        case let .invalidRows(file, issues):
+            var lines = ["\(file): \(issues.count) invalid row(s)"]
+            lines += issues.prefix(Self.listedIssueLimit).map { "  \($0)" }
+            if issues.count > Self.listedIssueLimit {
+                lines.append("  ... and \(issues.count - Self.listedIssueLimit) more")
+            }
+            return lines.joined(separator: "\n")
+        case let .noExamples(file, skipped):
+            return "\(file): no usable rows" + (skipped > 0 ? " (\(skipped) invalid row(s) skipped)" : "")
+        }
+    }
+}
+
+/// A labelled emotion dataset read from a CSV file such as the seed's `5차년도_2차.csv`.
+public struct EmotionDataset: Sendable {
+    /// The examples in file order.
+    public let examples: [Example]
+    /// The classes `Example.label` refers to.
+    public let labels: LabelSet
+    /// Where the examples came from (a file path, or a description for in-memory data).
+    public let source: String
+    /// The text encoding the file was read with.
+    public let encoding: TextEncoding
+    /// Rows dropped because `skipInvalid` was set, in file order.
+    public let skipped: [RowIssue]
+
+    /// Wraps examples that are already in memory.
+    public init(examples: [Example], labels: LabelSet = .seed, source: String = "(memory)",
+                encoding: TextEncoding = .utf8, skipped: [RowIssue] = [])
+    {
+        self.examples = examples
+        self.labels = labels
+        self.source = source
+        self.encoding = encoding
+        self.skipped = skipped
+    }
+
+    /// Reads a CSV dataset.
+    ///
+    /// - Parameters:
+    ///   - url: the CSV file; its first record is the header.
+    ///   - textColumn: header of the sentence column (the seed's `발화문`).
+    ///   - labelColumn: header of the label column (the seed's `상황`); labels may be names, aliases or ids.
+    ///   - encoding: the file's encoding, or nil to detect UTF-8 and otherwise read cp949.
+    ///   - labels: the classes to map labels onto.
+    ///   - skipInvalid: drop rows with unknown labels, empty text or malformed CSV (listed in `skipped`)
+    ///     instead of throwing `DatasetError.invalidRows`.
+    public static func load(
+        contentsOf url: URL,
+        textColumn: String = "발화문",
+        labelColumn: String = "상황",
+        encoding: TextEncoding? = nil,
+        labels: LabelSet = .seed,
+        skipInvalid: Bool = false
+    ) throws(DatasetError) -> EmotionDataset {
+        let file = url.path
+        let bytes: [UInt8]
+        do {
+            bytes = try [UInt8](Data(contentsOf: url))
+        } catch {
+            throw .unreadable(file: file, reason: error.localizedDescription)
+        }
+        let decoded: (text: String, encoding: TextEncoding)
+        do {
+            decoded = try TextDecoder.decode(bytes, as: encoding)
+        } catch {
+            throw .undecodable(file: file, error)
+        }
+        let records: [CSVRecord]
+        do {
+            records = try CSVParser.parse(decoded.text)
+        } catch {
+            throw .unparsable(file: file, error)
+        }
+
+        guard let header = records.first else { throw .emptyFile(file: file) }
+        let textIndex = try columnIndex(of: textColumn, in: header.fields, file: file)
+        let labelIndex = try columnIndex(of: labelColumn, in: header.fields, file: file)
+        let missing = [(textColumn, textIndex), (labelColumn, labelIndex)].filter { $0.1 == nil }.map(\.0)
+        guard missing.isEmpty, let textIndex, let labelIndex else {
+            throw .missingColumns(file: file, missing: missing, header: header.fields)
+        }
+
+        var examples: [Example] = []
+        examples.reserveCapacity(records.count - 1)
+        var issues: [RowIssue] = []
+        for (row, record) in zip(1..., records.dropFirst()) {
+            func issue(_ kind: RowIssue.Kind) { issues.append(RowIssue(row: row, line: record.line, kind: kind)) }
+            if let problem = record.problem {
+                issue(.badQuoting(problem))
+            } else if record.fields.count != header.fields.count {
+                issue(.wrongFieldCount(expected: header.fields.count, found: record.fields.count))
+            } else if record.fields[textIndex].allSatisfy(\.isWhitespace) {
+                issue(.emptyText)
+            } else if let label = labels.id(for: record.fields[labelIndex]) {
+                examples.append(Example(text: record.fields[textIndex], label: label, row: row))
+            } else {
+                issue(.unknownLabel(record.fields[labelIndex]))
+            }
+        }
+        if !issues.isEmpty, !skipInvalid { throw .invalidRows(file: file, issues: issues) }
+        guard !examples.isEmpty else { throw .noExamples(file: file, skipped: issues.count) }
+        return EmotionDataset(examples: examples, labels: labels, source: file,
+                              encoding: decoded.encoding, skipped: issues)
+    }
+
+    /// Index of the header field equal to `name` (both trimmed, compared as Unicode scalars), nil if absent.
+    private static func columnIndex(of name: String, in header: [String], file: String) throws(DatasetError) -> Int? {
+        let key = SentenceKey(name, trimmed: true)
+        let matches = header.indices.filter { SentenceKey(header[$0], trimmed: true) == key }
+        guard matches.count <= 1 else { throw .duplicateColumn(file: file, column: name) }
+        return matches.first
+    }
+
+    /// Number of examples per class id.
+    public var labelCounts: [Int] {
+        examples.reduce(into: [Int](repeating: 0, count: labels.count)) { $0[$1.label] += 1 }
+    }
+
+    /// Number of rows whose sentence already occurred in an earlier row, comparing Unicode scalars exactly
+    /// or, with `trimmingWhitespace`, after trimming leading and trailing whitespace.
+    public func repeatedRowCount(trimmingWhitespace: Bool = false) -> Int {
+        var seen = Set<SentenceKey>()
+        return examples.reduce(0) { count, example in
+            count + (seen.insert(SentenceKey(example.text, trimmed: trimmingWhitespace)).inserted ? 0 : 1)
+        }
+    }
+
+    /// A one-line account of the skipped rows grouped by reason, e.g. `skipped 3 rows: 2 unknown label, 1 empty text`;
+    /// nil when nothing was skipped.
+    public var skippedSummary: String? {
+        guard !skipped.isEmpty else { return nil }
+        var counts: [(reason: String, count: Int)] = []
+        for issue in skipped {
+            if let index = counts.firstIndex(where: { $0.reason == issue.kind.reason }) {
+                counts[index].count += 1
+            } else {
+                counts.append((issue.kind.reason, 1))
+            }
+        }
+        return "skipped \(skipped.count) row(s): " + counts.map { "\($0.count) \($0.reason)" }.joined(separator: ", ")
+    }
+}
+
+/// A sentence compared by its Unicode scalars (as UTF-8 bytes), optionally with surrounding whitespace trimmed.
+/// Swift's `String ==` would also equate canonically equivalent spellings, which the dataset statistics must not.
+struct SentenceKey: Hashable {
+    let utf8: [UInt8]
+
+    init(_ text: String, trimmed: Bool) {
+        utf8 = Array((trimmed ? text.trimmingCharacters(in: .whitespacesAndNewlines) : text).utf8)
+    }
+}

@@ -1,0 +1,223 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Why a report could not be read or written.
+public enum ReportError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// Encoding or writing `file` failed.
+    case writeFailed(file: String, reason: String)
+    /// Reading or decoding `file` failed.
+    case readFailed(file: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case let .writeFailed(file, reason): "\(file): cannot write report: \(reason)"
+        case let .readFailed(file, reason): "\(file): cannot read report: \(reason)"
+        }
+    }
+}
+
+/// Everything a training run reports: settings, per-epoch history, final metrics and timing.
+/// Saved as `report.json` and rendered as a self-contained `report.html`.
+public struct TrainingReport: Sendable, Equatable, Codable {
+    /// The run's settings. Hyperparameter defaults are the seed tutorial's.
+    public struct Config: Sendable, Equatable, Codable {
+        /// Dataset file (or description) and how it was read.
+        public var dataset: String
+        public var encoding: TextEncoding
+        public var textColumn: String
+        public var labelColumn: String
+        /// Label names in class-id order.
+        public var labels: [String]
+        /// Examples loaded, and invalid rows skipped.
+        public var exampleCount: Int
+        public var skippedRows: Int
+        /// How the data was split, and how many test rows also occur in training.
+        public var split: SplitSummary
+        /// The pretrained model used (a path or name).
+        public var model: String
+        /// Training hyperparameters (the seed's values by default).
+        public var maxLength: Int
+        public var batchSize: Int
+        public var epochs: Int
+        public var learningRate: Double
+        public var warmupRatio: Double
+        public var maxGradNorm: Double
+        public var dropout: Double
+        public var weightDecay: Double
+
+        /// Fills the data fields from `dataset` and `split`; the rest default to the seed's settings.
+        public init(dataset: EmotionDataset, textColumn: String = "발화문", labelColumn: String = "상황",
+                    split: DatasetSplit, model: String, maxLength: Int = 64, batchSize: Int = 64, epochs: Int = 5,
+                    learningRate: Double = 5e-5, warmupRatio: Double = 0.1, maxGradNorm: Double = 1,
+                    dropout: Double = 0.5, weightDecay: Double = 0.01)
+        {
+            self.dataset = dataset.source
+            self.encoding = dataset.encoding
+            self.textColumn = textColumn
+            self.labelColumn = labelColumn
+            self.labels = dataset.labels.names
+            self.exampleCount = dataset.examples.count
+            self.skippedRows = dataset.skipped.count
+            self.split = SplitSummary(split)
+            self.model = model
+            self.maxLength = maxLength
+            self.batchSize = batchSize
+            self.epochs = epochs
+            self.learningRate = learningRate
+            self.warmupRatio = warmupRatio
+            self.maxGradNorm = maxGradNorm
+            self.dropout = dropout
+            self.weightDecay = weightDecay
+        }
+    }
+
+    /// The split's settings and sizes.
+    public struct SplitSummary: Sendable, Equatable, Codable {
+        public var mode: SplitMode
+        public var seed: UInt32
+        public var testFraction: Double
+        public var trainCount: Int
+        public var testCount: Int
+        /// Test rows whose sentence also occurs in training.
+        public var overlapCount: Int
+
+        /// Summarises `split`.
+        public init(_ split: DatasetSplit) {
+            mode = split.mode
+            seed = split.seed
+            testFraction = split.testFraction
+            trainCount = split.train.count
+            testCount = split.test.count
+            overlapCount = split.overlapCount
+        }
+    }
+
+    /// One epoch of training, as the seed prints it.
+    public struct Epoch: Sendable, Equatable, Codable {
+        /// 1-based epoch number.
+        public var epoch: Int
+        /// Mean training loss over the epoch's batches.
+        public var trainLoss: Double
+        /// Share of training rows predicted correctly during the epoch.
+        public var trainAccuracy: Double
+        /// Share of test rows predicted correctly after the epoch.
+        public var testAccuracy: Double
+        /// Accuracy on the test rows whose sentence does not occur in training, if measured.
+        public var unseenTestAccuracy: Double?
+        /// Wall-clock seconds for the epoch (training and evaluation).
+        public var seconds: Double
+
+        /// Records one epoch.
+        public init(epoch: Int, trainLoss: Double, trainAccuracy: Double, testAccuracy: Double,
+                    unseenTestAccuracy: Double? = nil, seconds: Double)
+        {
+            self.epoch = epoch
+            self.trainLoss = trainLoss
+            self.trainAccuracy = trainAccuracy
+            self.testAccuracy = testAccuracy
+            self.unseenTestAccuracy = unseenTestAccuracy
+            self.seconds = seconds
+        }
+    }
+
+    /// Wall-clock seconds spent in each phase.
+    public struct Timing: Sendable, Equatable, Codable {
+        public var loadSeconds: Double
+        public var trainSeconds: Double
+        public var evaluationSeconds: Double
+        public var totalSeconds: Double
+
+        /// Records phase durations; unset phases are 0.
+        public init(loadSeconds: Double = 0, trainSeconds: Double = 0, evaluationSeconds: Double = 0,
+                    totalSeconds: Double = 0)
+        {
+            self.loadSeconds = loadSeconds
+            self.trainSeconds = trainSeconds
+            self.evaluationSeconds = evaluationSeconds
+            self.totalSeconds = totalSeconds
+        }
+    }
+
+    /// The run's settings.
+    public var config: Config
+    /// One entry per finished epoch, appended by the trainer.
+    public var history: [Epoch]
+    /// Final metrics on the test set (all rows and unseen rows); nil until evaluated.
+    public var evaluation: Evaluation?
+    /// Time spent per phase.
+    public var timing: Timing
+
+    /// Starts a report; the trainer appends to `history` and sets `evaluation` and `timing` as it goes.
+    public init(config: Config, history: [Epoch] = [], evaluation: Evaluation? = nil, timing: Timing = Timing()) {
+        self.config = config
+        self.history = history
+        self.evaluation = evaluation
+        self.timing = timing
+    }
+
+    /// File names `write(to:)` uses.
+    public static let jsonFileName = "report.json"
+    public static let htmlFileName = "report.html"
+
+    /// Pretty-printed JSON with sorted keys; NaN and infinite values are written as strings.
+    public func jsonData() throws(ReportError) -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        do {
+            return try encoder.encode(self)
+        } catch {
+            throw .writeFailed(file: Self.jsonFileName, reason: "\(error)")
+        }
+    }
+
+    /// Reads a report written by `write(to:)`.
+    public static func read(from url: URL) throws(ReportError) -> TrainingReport {
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(
+            positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        do {
+            return try decoder.decode(TrainingReport.self, from: Data(contentsOf: url))
+        } catch {
+            throw .readFailed(file: url.path, reason: "\(error)")
+        }
+    }
+
+    /// Writes `report.json` and `report.html` into `directory` (created if needed), each atomically.
+    /// - Returns: the two files' URLs.
+    @discardableResult
+    public func write(to directory: URL) throws(ReportError) -> (json: URL, html: URL) {
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        } catch {
+            throw .writeFailed(file: directory.path, reason: error.localizedDescription)
+        }
+        let json = directory.appendingPathComponent(Self.jsonFileName)
+        let html = directory.appendingPathComponent(Self.htmlFileName)
+        try writeAtomically(jsonData(), to: json)
+        try writeAtomically(Data(htmlPage().utf8), to: html)
+        return (json, html)
+    }
+}
+
+/// Writes `data` to a temporary file beside `url`, then renames it over `url`, so readers never see a
+/// partly written file.
+func writeAtomically(_ data: Data, to url: URL) throws(ReportError) {
+    let temporary = url.deletingLastPathComponent()
+        .appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
+    do {
+        try data.write(to: temporary)
+    } catch {
+        throw .writeFailed(file: url.path, reason: error.localizedDescription)
+    }
+    guard rename(temporary.path, url.path) == 0 else {
+        let reason = String(cString: strerror(errno))
+        try? FileManager.default.removeItem(at: temporary)
+        throw .writeFailed(file: url.path, reason: reason)
+    }
+}
