@@ -33,7 +33,7 @@ let package = Package(
         .target(name: "BERT", dependencies: ["Kernels", "SafeTensors"]),
         .target(
             name: "SentencePiece",
-            dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]
+            dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")], resources: [.copy("Resources/emotion-dialogue.model")]
         ),
         .target(name: "EmotionClassifier", dependencies: ["BERT", "SentencePiece"]),
         .executableTarget(
