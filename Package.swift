@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "BERT", dependencies: ["Kernels", "SafeTensors"], swiftSettings: [.swiftLanguageMode(.v5)]),
         .target(
             name: "SentencePiece",
-            dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]
+            dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")], resources: [.copy("Resources/emotion-dialogue.model")]
         ),
         .target(name: "EmotionClassifier", dependencies: ["BERT", "SentencePiece"], resources: [.copy("Resources/sample-emotions.csv")]),
         .executableTarget(

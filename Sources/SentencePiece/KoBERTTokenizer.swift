@@ -1,0 +1,132 @@
+import Foundation
+
+/// How text becomes KoBERT token ids; each case reproduces a Python original exactly.
+public enum TokenPipeline: String, Sendable, CaseIterable {
+    /// The seed workflow's: gluonnlp 0.10 `BERTSPTokenizer(lower=False)` +
+    /// `BERTSentenceTransform(pad=True, pair=False)`. BERT's basic tokenizer runs first (control
+    /// characters dropped, whitespace normalized, NFD without nonspacing marks, punctuation split
+    /// off) and SentencePiece then encodes each resulting token on its own.
+    case gluonnlp
+    /// SKT's `KoBERTTokenizer` (Hugging Face): XLNet preprocessing (whitespace collapsed, NFKD
+    /// without combining marks), SentencePiece over the whole text, pieces ending in digit+comma
+    /// re-split, `[CLS] X [SEP]`, right padding, segment ids 0.
+    case kobertHF = "kobert-hf"
+}
+
+/// One sentence ready for BERT: ids padded to the maximum length.
+public struct EncodedSentence: Sendable, Equatable {
+    /// `[CLS]`, the sentence's pieces (truncated), `[SEP]`, then `[PAD]` up to the maximum length.
+    public var tokenIds: [Int32]
+    /// The number of ids before padding.
+    public var validLength: Int
+    /// Segment (token type) ids: all 0 for a single sentence.
+    public var segmentIds: [Int32]
+}
+
+/// An error building a tokenizer.
+public enum KoBERTTokenizerError: Error, CustomStringConvertible, Equatable {
+    /// The model lacks a special piece that the pipeline needs.
+    case missingSpecialPiece(String)
+
+    public var description: String {
+        switch self {
+        case let .missingSpecialPiece(piece): return "the SentencePiece model has no \(piece) piece"
+        }
+    }
+}
+
+/// KoBERT's tokenizer: a SentencePiece model plus one of the two token pipelines.
+public struct KoBERTTokenizer: Sendable {
+    /// The SentencePiece model whose piece order gives the ids.
+    public let model: SentencePieceModel
+    /// The pipeline in use.
+    public let pipeline: TokenPipeline
+    /// Ids of `[CLS]`, `[SEP]` and `[PAD]` in the model.
+    public let clsID: Int, sepID: Int, padID: Int
+
+    /// A tokenizer over `model`; throws if the model lacks `[CLS]`, `[SEP]` or `[PAD]`.
+    public init(model: SentencePieceModel, pipeline: TokenPipeline = .gluonnlp) throws {
+        func special(_ piece: String) throws -> Int {
+            guard let id = model.id(of: piece) else { throw KoBERTTokenizerError.missingSpecialPiece(piece) }
+            return id
+        }
+        self.model = model
+        self.pipeline = pipeline
+        clsID = try special("[CLS]")
+        sepID = try special("[SEP]")
+        padID = try special("[PAD]")
+    }
+
+    /// The pieces and ids of `text`, with `[CLS]` first and `[SEP]` last, not truncated or padded.
+    public func tokenize(_ text: String) -> [(piece: String, id: Int)] {
+        var result = [(piece: String, id: Int)]()
+        result.append(("[CLS]", clsID))
+        forEachPiece(text) { piece, id in result.append((piece(), id)) }
+        result.append(("[SEP]", sepID))
+        return result
+    }
+
+    /// `text` as BERT input: `[CLS]`, its first `maxLength - 2` pieces, `[SEP]`, then `[PAD]` up to
+    /// `maxLength` (values below 2 are treated as 2).
+    public func encode(_ text: String, maxLength: Int = 64) -> EncodedSentence {
+        let maxLength = max(maxLength, 2)
+        var ids = [Int32]()
+        ids.reserveCapacity(maxLength)
+        ids.append(Int32(clsID))
+        forEachPiece(text) { _, id in
+            if ids.count < maxLength - 1 { ids.append(Int32(id)) }
+        }
+        ids.append(Int32(sepID))
+        let validLength = ids.count
+        ids.append(contentsOf: repeatElement(Int32(padID), count: maxLength - validLength))
+        return EncodedSentence(tokenIds: ids, validLength: validLength,
+                               segmentIds: [Int32](repeating: 0, count: maxLength))
+    }
+
+    /// Calls `body` for each piece of `text` in order, with a closure giving the piece's text
+    /// (built only when asked for) and its id.
+    private func forEachPiece(_ text: String, _ body: (_ piece: () -> String, _ id: Int) -> Void) {
+        var scratch = SentencePieceModel.Scratch()
+        switch pipeline {
+        case .gluonnlp:
+            var utf8 = [UInt8]()
+            for token in TextPreprocessing.gluonBasicTokens(text) {
+                utf8.removeAll(keepingCapacity: true)
+                for scalar in token { utf8.append(contentsOf: UTF8.encode(scalar)!) }
+                let segments = utf8.withUnsafeBufferPointer { model.encode(utf8: $0, scratch: &scratch) }
+                for segment in segments { body({ scratch.pieceText(segment) }, segment.id) }
+            }
+        case .kobertHF:
+            let preprocessed = TextPreprocessing.xlnetPreprocess(text)
+            let segments = SentencePieceModel.withUTF8(preprocessed) { model.encode(utf8: $0, scratch: &scratch) }
+            for segment in segments {
+                if let split = digitCommaSplit(scratch.pieceText(segment)) {
+                    for piece in split { body({ piece }, model.id(of: piece) ?? model.unknownID) }
+                } else {
+                    body({ scratch.pieceText(segment) }, segment.id)
+                }
+            }
+        }
+    }
+
+    /// XLNetTokenizer's re-split of a piece that ends in a digit and a comma (such as `▁1,`): the
+    /// piece without its comma and `▁` marks is encoded again, a leading `▁` the original piece
+    /// did not have is removed, and the comma follows as its own piece. Nil for other pieces.
+    private func digitCommaSplit(_ piece: String) -> [String]? {
+        let scalars = Array(piece.unicodeScalars)
+        guard scalars.count > 1, scalars[scalars.count - 1] == ",",
+              TextPreprocessing.isPythonDigit(scalars[scalars.count - 2]) else { return nil }
+        let space: Unicode.Scalar = "\u{2581}"
+        let body = String(String.UnicodeScalarView(scalars.dropLast().filter { $0 != space }))
+        var pieces = model.encodeAsPieces(body)
+        if scalars[0] != space, let first = pieces.first, first.unicodeScalars.first == space {
+            if first.unicodeScalars.count == 1 {
+                pieces.removeFirst()
+            } else {
+                pieces[0] = String(String.UnicodeScalarView(first.unicodeScalars.dropFirst()))
+            }
+        }
+        pieces.append(",")
+        return pieces
+    }
+}
