@@ -54,7 +54,7 @@ struct Predict: ParsableCommand {
             while true {
                 if interactive || !json {
                     print("하고싶은 말을 입력해주세요 : ", terminator: "")
-                    fflush(stdout)
+                    fflush(nil)
                 }
                 guard let line = readLine(strippingNewline: true) else { if !json { print("") }; break }
                 if line.trimmingCharacters(in: .whitespaces) == "0" { break }

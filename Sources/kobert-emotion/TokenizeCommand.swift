@@ -38,7 +38,7 @@ struct Tokenize: ParsableCommand {
         if let dir {
             return try EmotionModel.loadTokenizer(directory: dir, pipeline: pipeline)
         }
-        return KoBERTTokenizer(model: try SentencePieceModel(contentsOf: SentencePieceModel.builtInEmotionDialogue),
+        return try KoBERTTokenizer(model: try SentencePieceModel(contentsOf: SentencePieceModel.builtInEmotionDialogue),
                                pipeline: pipeline ?? .gluonnlp)
     }
 }

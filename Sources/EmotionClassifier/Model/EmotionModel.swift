@@ -23,7 +23,7 @@ public final class EmotionModel: @unchecked Sendable {
         guard spm.count <= classifier.config.vocabSize else {
             throw EmotionModelError("the tokenizer has \(spm.count) pieces but the model's vocabulary only \(classifier.config.vocabSize)")
         }
-        self.tokenizer = KoBERTTokenizer(model: spm, pipeline: pipeline)
+        self.tokenizer = try KoBERTTokenizer(model: spm, pipeline: pipeline)
         self.labels = LabelSet.forNames(classifier.config.labels)
         self.maxLength = maxLength
         classifier.config.tokenizerPipeline = pipeline.rawValue

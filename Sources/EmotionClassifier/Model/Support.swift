@@ -10,7 +10,7 @@ extension EmotionModel {
     public static func loadTokenizer(directory: URL, pipeline: TokenPipeline? = nil) throws -> KoBERTTokenizer {
         let config = try BertConfig.load(contentsOf: directory.appendingPathComponent("config.json"))
         let spm = try SentencePieceModel(contentsOf: directory.appendingPathComponent("spiece.model"))
-        return KoBERTTokenizer(model: spm, pipeline: pipeline ?? config.tokenizerPipeline.flatMap(TokenPipeline.init(rawValue:)) ?? .gluonnlp)
+        return try KoBERTTokenizer(model: spm, pipeline: pipeline ?? config.tokenizerPipeline.flatMap(TokenPipeline.init(rawValue:)) ?? .gluonnlp)
     }
 
     /// A runner for batches of up to `batchSize` sentences, to reuse across `predict` calls.
@@ -25,7 +25,7 @@ extension EmotionModel {
         let dataset = try data.load()
         let split: DatasetSplit
         if allRows {
-            split = try DatasetSplit(allTest: dataset.examples)
+            split = DatasetSplit(allTest: dataset.examples)
         } else {
             split = try DatasetSplit(examples: dataset.examples, mode: data.split, testFraction: data.testFraction, seed: data.splitSeed)
         }
@@ -106,5 +106,20 @@ public enum ParityCheck {
         let logits = Array(try runner.forward(batch))
         let seconds = Date().timeIntervalSince(start)
         return Result(discrepancy: Discrepancy(logits, try ref.floats("logits"), atol: 1e-6, rtol: rtol), seconds: seconds, batch: (B, T))
+    }
+}
+
+extension DatasetSplit {
+    /// Every example as test data and none for training: for scoring a model on data it never saw
+    /// (every test example then counts as unseen).
+    init(allTest examples: [Example]) {
+        mode = .random
+        seed = 0
+        testFraction = 1
+        trainIndices = []
+        testIndices = Array(examples.indices)
+        train = []
+        test = examples
+        testSeenInTraining = [Bool](repeating: false, count: examples.count)
     }
 }

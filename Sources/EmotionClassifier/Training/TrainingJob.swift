@@ -82,9 +82,10 @@ public final class TrainingJob {
                                      sentencePieceData: spmData, pipeline: pipeline, maxLength: options.maxLength)
             modelDescription = "from scratch: \(shape.layers) layers, hidden \(shape.hiddenSize), \(shape.heads) heads, intermediate \(shape.intermediateSize), vocabulary \(vocab)"
         }
+        let seen = split.testSeenInTraining
         trainer = try Trainer(model: model, options: options, directory: output,
                               dataFingerprint: Self.fingerprint(split.train))
-        trainer.unseenTest = Set(split.testSeenInTraining.indices.filter { !split.testSeenInTraining[$0] })
+        trainer.unseenTest = Set(seen.indices.filter { !seen[$0] })
         self.output = output
         loadSeconds = Date().timeIntervalSince(start)
     }
