@@ -127,7 +127,7 @@ public final class BertRunner: @unchecked Sendable {
     // Dropout sites: each place in the network gets its own stream of masks.
     private func dropout(_ p: Double, site: Int) -> DropoutSite? {
         guard case let .training(seed, step) = mode, p > 0 else { return nil }
-        return DropoutSite(probability: Float(p), seed: seed, step: step, site: site)
+        return DropoutSite(probability: Float(p), seed: seed, step: step, site: site, positions: model.config.maxPositionEmbeddings)
     }
     private enum Site { static let embeddings = 0, classifier = 1; static func layer(_ l: Int, _ k: Int) -> Int { 2 + 3 * l + k } }
 
@@ -149,7 +149,7 @@ public final class BertRunner: @unchecked Sendable {
         Embedding.forward(out: embSum, ids: segmentIds, table: W[Lo.tokenTypeEmbeddings], N: N, C: C, accumulate: true)
         LayerNorm.forward(out: embOut, mean: embMean, rstd: embRstd, inp: embSum,
                           weight: W[Lo.embLNWeight], bias: W[Lo.embLNBias], N: N, C: C, eps: eps)
-        dropout(cfg.hiddenDropoutProb, site: Site.embeddings)?.apply(out: embOut, inp: embOut, count: N * C)
+        dropout(cfg.hiddenDropoutProb, site: Site.embeddings)?.applySequences(embOut, B: B, T: T, C: C)
 
         var x = UnsafePointer(embOut)
         for (l, (p, a)) in zip(Lo.layers, layers).enumerated() {
@@ -159,7 +159,7 @@ public final class BertRunner: @unchecked Sendable {
             Attention.forward(out: a.ctx, probs: a.probs, probsDropped: attnDrop == nil ? nil : a.probsDropped,
                               dropout: attnDrop, qkv: a.qkv, validLength: validLength, B: B, T: T, NH: NH, HS: HS)
             Linear.forward(out: tmp, inp: a.ctx, weight: W[p.attnOutWeight], bias: W[p.attnOutBias], N: N, C: C, OC: C)
-            dropout(cfg.hiddenDropoutProb, site: Site.layer(l, 1))?.apply(out: tmp, inp: tmp, count: N * C)
+            dropout(cfg.hiddenDropoutProb, site: Site.layer(l, 1))?.applySequences(tmp, B: B, T: T, C: C)
             add(out: a.ln1In, tmp, x, count: N * C)
             LayerNorm.forward(out: a.ln1Out, mean: a.ln1Mean, rstd: a.ln1Rstd, inp: a.ln1In,
                               weight: W[p.ln1Weight], bias: W[p.ln1Bias], N: N, C: C, eps: eps)
@@ -167,7 +167,7 @@ public final class BertRunner: @unchecked Sendable {
             Linear.forward(out: a.ffnPre, inp: a.ln1Out, weight: W[p.ffnInWeight], bias: W[p.ffnInBias], N: N, C: C, OC: I)
             GELU.forward(out: a.ffnAct, inp: a.ffnPre, count: N * I)
             Linear.forward(out: tmp, inp: a.ffnAct, weight: W[p.ffnOutWeight], bias: W[p.ffnOutBias], N: N, C: I, OC: C)
-            dropout(cfg.hiddenDropoutProb, site: Site.layer(l, 2))?.apply(out: tmp, inp: tmp, count: N * C)
+            dropout(cfg.hiddenDropoutProb, site: Site.layer(l, 2))?.applySequences(tmp, B: B, T: T, C: C)
             add(out: a.ln2In, tmp, a.ln1Out, count: N * C)
             LayerNorm.forward(out: a.out, mean: a.ln2Mean, rstd: a.ln2Rstd, inp: a.ln2In,
                               weight: W[p.ln2Weight], bias: W[p.ln2Bias], N: N, C: C, eps: eps)
@@ -239,7 +239,7 @@ public final class BertRunner: @unchecked Sendable {
             LayerNorm.backward(dinp: dT1, dweight: G[p.ln2Weight], dbias: G[p.ln2Bias], dout: dX, inp: a.ln2In,
                                weight: W[p.ln2Weight], mean: a.ln2Mean, rstd: a.ln2Rstd, N: N, C: C)
             dT2.update(from: dT1, count: N * C)      // the residual path into ln1Out
-            dropout(cfg.hiddenDropoutProb, site: Site.layer(l, 2))?.backward(dinp: dT1, dout: dT1, count: N * C)
+            dropout(cfg.hiddenDropoutProb, site: Site.layer(l, 2))?.applySequences(dT1, B: B, T: T, C: C)
             // ffnOut = ffnAct · Woutᵀ + b ; ffnAct = GELU(ffnPre) ; ffnPre = ln1Out · Winᵀ + b
             dffn.update(repeating: 0, count: N * I)
             Linear.backward(dinp: dffn, dweight: G[p.ffnOutWeight], dbias: G[p.ffnOutBias], dout: dT1,
@@ -252,7 +252,7 @@ public final class BertRunner: @unchecked Sendable {
             LayerNorm.backward(dinp: dT1, dweight: G[p.ln1Weight], dbias: G[p.ln1Bias], dout: dT2, inp: a.ln1In,
                                weight: W[p.ln1Weight], mean: a.ln1Mean, rstd: a.ln1Rstd, N: N, C: C)
             dX.update(from: dT1, count: N * C)        // the residual path into x
-            dropout(cfg.hiddenDropoutProb, site: Site.layer(l, 1))?.backward(dinp: dT1, dout: dT1, count: N * C)
+            dropout(cfg.hiddenDropoutProb, site: Site.layer(l, 1))?.applySequences(dT1, B: B, T: T, C: C)
             dctx.update(repeating: 0, count: N * C)
             Linear.backward(dinp: dctx, dweight: G[p.attnOutWeight], dbias: G[p.attnOutBias], dout: dT1,
                             inp: a.ctx, weight: W[p.attnOutWeight], N: N, C: C, OC: C)
@@ -267,7 +267,7 @@ public final class BertRunner: @unchecked Sendable {
         }
 
         // Embeddings: dropout, LayerNorm, then the three tables.
-        dropout(cfg.hiddenDropoutProb, site: Site.embeddings)?.backward(dinp: dX, dout: dX, count: N * C)
+        dropout(cfg.hiddenDropoutProb, site: Site.embeddings)?.applySequences(dX, B: B, T: T, C: C)
         dT1.update(repeating: 0, count: N * C)
         LayerNorm.backward(dinp: dT1, dweight: G[Lo.embLNWeight], dbias: G[Lo.embLNBias], dout: dX, inp: embSum,
                            weight: W[Lo.embLNWeight], mean: embMean, rstd: embRstd, N: N, C: C)

@@ -47,7 +47,11 @@ public enum Attention {
                 var A = UnsafePointer(P)
                 if let dropout, let probsDropped {
                     let Pd = probsDropped + bh * T * T
-                    dropout.apply(out: Pd, inp: P, count: T * T, offset: bh * T * T)
+                    // Row t of head bh has indexes ((bh · S) + t) · S + j for S = positions, whatever T is.
+                    let S = dropout.positions
+                    for t in 0..<T {
+                        dropout.apply(out: Pd + t * T, inp: P + t * T, count: T, offset: (bh * S + t) * S)
+                    }
                     A = UnsafePointer(Pd)
                 }
                 // out[T, HS] = A[T, L] · v[L, HS]

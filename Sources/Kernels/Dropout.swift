@@ -1,15 +1,21 @@
-/// Inverted dropout whose mask is a pure function of (seed, site, element index).
+/// Inverted dropout whose mask is a pure function of (seed, step, site, element index).
 ///
 /// A counter-based mask needs no generator state: the same step of the same run drops the same
 /// elements whatever the threading, and a resumed run continues exactly where it stopped.
+/// Element indexes are laid out for sequences of `positions` tokens (the model's maximum), not
+/// the batch's padded length, so a batch cut to its longest sentence drops exactly the elements
+/// the same batch padded to the maximum would.
 public struct DropoutSite: Sendable {
     /// Probability of dropping an element, in [0, 1).
     public let probability: Float
     /// Identifies the step and the place in the network (mixed into every element's hash).
     public let key: UInt64
+    /// The sequence length element indexes are computed for.
+    public let positions: Int
 
-    public init(probability: Float, seed: UInt64, step: Int, site: Int) {
+    public init(probability: Float, seed: UInt64, step: Int, site: Int, positions: Int) {
         self.probability = probability
+        self.positions = positions
         self.key = mix64(seed ^ mix64(UInt64(truncatingIfNeeded: step) &* 0x9E37_79B9_7F4A_7C15
                                       &+ UInt64(truncatingIfNeeded: site)))
     }
@@ -31,6 +37,16 @@ public struct DropoutSite: Sendable {
     /// Writes; `dinp` may alias `dout`.
     public func backward(dinp: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, count: Int, offset: Int = 0) {
         apply(out: dinp, inp: dout, count: count, offset: offset)
+    }
+
+    /// Dropout over activations [B, T, C] (in place): token t of sequence b, channel c has index
+    /// (b · positions + t) · C + c whatever T is. The backward pass is the same call on the gradient.
+    public func applySequences(_ x: UnsafeMutablePointer<Float>, B: Int, T: Int, C: Int) {
+        parallelFor(B, minChunk: max(1, 32768 / max(1, T * C))) { range in
+            for b in range {
+                apply(out: x + b * T * C, inp: x + b * T * C, count: T * C, offset: b * positions * C)
+            }
+        }
     }
 }
 

@@ -1,5 +1,11 @@
 import ArgumentParser
 
+#if canImport(Darwin)
+@preconcurrency import Darwin
+#else
+@preconcurrency import Glibc
+#endif
+
 @main
 struct KobertEmotion: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -12,4 +18,15 @@ struct KobertEmotion: ParsableCommand {
             """,
         subcommands: [Train.self, Evaluate.self, Predict.self, Tokenize.self, CheckParity.self]
     )
+
+    static func main() {
+        // Log lines reach a file or pipe as they are printed, not when the buffer fills.
+        setvbuf(stdout, nil, _IOLBF, 0)
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
 }

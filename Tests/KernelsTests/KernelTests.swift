@@ -100,7 +100,7 @@ struct KernelTests {
 
     /// Dropout has no PyTorch reference (its RNG differs); check its contract directly.
     @Test func dropoutIsInvertedAndReproducible() {
-        let site = DropoutSite(probability: 0.25, seed: 7, step: 3, site: 1)
+        let site = DropoutSite(probability: 0.25, seed: 7, step: 3, site: 1, positions: 64)
         let n = 100_000
         let x = [Float](repeating: 2, count: n)
         var y = [Float](repeating: 0, count: n)
@@ -113,10 +113,23 @@ struct KernelTests {
         var again = [Float](repeating: 0, count: n)
         site.apply(out: &again, inp: x, count: n)
         #expect(again == y)
-        let other = DropoutSite(probability: 0.25, seed: 7, step: 4, site: 1)
+        let other = DropoutSite(probability: 0.25, seed: 7, step: 4, site: 1, positions: 64)
         #expect((0..<1000).contains { site.keeps($0) != other.keeps($0) })
         var dx = [Float](repeating: 0, count: n)
         site.backward(dinp: &dx, dout: x, count: n)
         #expect(dx == y)
+    }
+
+    /// A batch cut to its longest sentence drops the same elements as the same batch padded further.
+    @Test func dropoutMasksDoNotDependOnPaddedLength() {
+        let site = DropoutSite(probability: 0.5, seed: 11, step: 0, site: 2, positions: 16)
+        let (B, C, short, long) = (3, 5, 4, 9)
+        var a = [Float](repeating: 1, count: B * short * C), b = [Float](repeating: 1, count: B * long * C)
+        site.applySequences(&a, B: B, T: short, C: C)
+        site.applySequences(&b, B: B, T: long, C: C)
+        for s in 0..<B {
+            #expect(Array(a[(s * short * C)..<((s + 1) * short * C)]) == Array(b[(s * long * C)..<((s * long + short) * C)]))
+        }
+        #expect(a.contains(0) && a.contains(2))
     }
 }

@@ -85,7 +85,7 @@ public final class EmotionModel: @unchecked Sendable {
 
     /// The seed's sentence for a prediction: `>> 입력하신 내용에서 행복이 느껴집니다.`
     public func message(for prediction: Prediction) -> String {
-        ">> 입력하신 내용에서 \(labels.message(for: prediction.id)) 느껴집니다."
+        labels.message(for: prediction.id)
     }
 }
 

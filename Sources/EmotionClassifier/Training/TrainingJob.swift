@@ -27,7 +27,11 @@ public struct DataOptions: Sendable {
     /// Loads and splits.
     public func loadSplit() throws -> (EmotionDataset, DatasetSplit) {
         let data = try load()
-        return (data, try DatasetSplit(examples: data.examples, mode: split, testFraction: testFraction, seed: splitSeed))
+        do {
+            return (data, try DatasetSplit(examples: data.examples, mode: split, testFraction: testFraction, seed: splitSeed))
+        } catch {
+            throw TrainingError.emptyData("\(data.source): \(error)" + (data.skipped.isEmpty ? "" : " (after skipping \(data.skipped.count) invalid rows)"))
+        }
     }
 }
 
