@@ -50,5 +50,6 @@ let package = Package(
         .testTarget(name: "BERTTests", dependencies: ["BERT"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SentencePieceTests", dependencies: ["SentencePiece"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EmotionClassifierTests", dependencies: ["EmotionClassifier"], resources: [.copy("Fixtures")]),
+        .executableTarget(name: "kobert-bench", dependencies: ["BERT", "Kernels"], path: "Benchmarks/Swift"),
     ]
 )
