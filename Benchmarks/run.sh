@@ -5,13 +5,14 @@
 #
 # Environment: PYTHON (a Python with torch, transformers<5, onnxruntime, onnx, numpy; default
 # /work/venvs/bench/bin/python), CSV (the seed dataset; default ../shared/data/...), TRAIN_ITERS (2),
-# INFER_ITERS (20), THREADS (2). Intermediate files go to .build-bench/bench/.
+# INFER_ITERS (20, batch 1), B64_ITERS (2, inference 64 x 64), THREADS (2). Intermediate files go to .build-bench/bench/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-/work/venvs/bench/bin/python}
 CSV=${CSV:-../shared/data/emotion-dialogue-5th-2.csv}
 TRAIN_ITERS=${TRAIN_ITERS:-2}
 INFER_ITERS=${INFER_ITERS:-20}
+B64_ITERS=${B64_ITERS:-2}
 THREADS=${THREADS:-2}
 OUT=.build-bench/bench
 mkdir -p "$OUT"
@@ -41,7 +42,7 @@ run() {  # side case iterations warmup
 # Sides alternate case by case so that a change in machine load hits both alike.
 run swift sgemm 5 1;            run pytorch sgemm 5 1
 run swift infer-b1 "$INFER_ITERS" 3;  run pytorch infer-b1 "$INFER_ITERS" 3;  run onnx infer-b1 "$INFER_ITERS" 3
-run swift infer-b64 3 1;        run pytorch infer-b64 3 1;       run onnx infer-b64 3 1
+run swift infer-b64 "$B64_ITERS" 1;  run pytorch infer-b64 "$B64_ITERS" 1;  run onnx infer-b64 "$B64_ITERS" 1
 run swift train-padded "$TRAIN_ITERS" 1;  run pytorch train-padded "$TRAIN_ITERS" 1
 run swift train-cut "$TRAIN_ITERS" 1;     run pytorch train-cut "$TRAIN_ITERS" 1
 run swift kernels 2 1
