@@ -51,5 +51,7 @@ let package = Package(
         .testTarget(name: "SentencePieceTests", dependencies: ["SentencePiece"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EmotionClassifierTests", dependencies: ["EmotionClassifier"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CLITests", dependencies: ["kobert-emotion"]),
+        // Side-by-side benchmark (Benchmarks/run.sh); not part of the tests.
+        .executableTarget(name: "kobert-bench", dependencies: ["BERT", "Kernels"], path: "Benchmarks/Swift"),
     ]
 )

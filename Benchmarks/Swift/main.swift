@@ -1,0 +1,290 @@
+// kobert-bench: times the Swift BERT engine on the workload that Benchmarks/workload.py writes and
+// prints one JSON line per case (see Benchmarks/README.md). The PyTorch side is Benchmarks/baseline.py.
+//
+//   kobert-bench --case NAME --iterations N --workload workload.json [--warmup W] [--threads T]
+//
+// Cases: train-padded, train-cut, infer-b1, infer-b64, sgemm, kernels.
+import BERT
+import Foundation
+import Kernels
+
+#if canImport(Darwin)
+import Darwin
+#else
+import Glibc
+#endif
+
+/// One batch as workload.py writes it.
+struct WorkBatch: Decodable {
+    let batch: Int
+    let length: Int
+    let valid: [Int32]
+    let labels: [Int32]
+    let tokens: [Int32]
+
+    var tokenBatch: TokenBatch {
+        TokenBatch(batchSize: batch, length: length, tokenIds: tokens, validLength: valid)
+    }
+}
+
+struct Workload: Decodable {
+    let padded: WorkBatch
+    let cut: [WorkBatch]
+    let single: WorkBatch
+}
+
+struct Options {
+    var caseName = ""
+    var iterations = 3
+    var warmup = 1
+    var threads = 2
+    var workload = ""
+}
+
+struct UsageError: Error, CustomStringConvertible {
+    let description: String
+}
+
+func parseOptions(_ args: [String]) throws -> Options {
+    var o = Options()
+    var i = 1
+    func value() throws -> String {
+        guard i + 1 < args.count else { throw UsageError(description: "\(args[i]) needs a value") }
+        i += 1
+        return args[i]
+    }
+    func integer() throws -> Int {
+        let flag = args[i], v = try value()
+        guard let n = Int(v), n >= 0 else { throw UsageError(description: "\(flag) expects a non-negative integer, got \(v)") }
+        return n
+    }
+    while i < args.count {
+        switch args[i] {
+        case "--case": o.caseName = try value()
+        case "--iterations": o.iterations = max(1, try integer())
+        case "--warmup": o.warmup = try integer()
+        case "--threads": o.threads = max(1, try integer())
+        case "--workload": o.workload = try value()
+        default: throw UsageError(description: "unknown argument \(args[i])")
+        }
+        i += 1
+    }
+    return o
+}
+
+/// Milliseconds on `clock` (CLOCK_MONOTONIC: wall time; CLOCK_PROCESS_CPUTIME_ID: CPU time of all threads).
+@inline(__always)
+func now(_ clock: clockid_t = CLOCK_MONOTONIC) -> Double {
+    var ts = timespec()
+    clock_gettime(clock, &ts)
+    return Double(ts.tv_sec) * 1e3 + Double(ts.tv_nsec) * 1e-6
+}
+
+/// Milliseconds of wall time taken by `body`.
+@inline(__always)
+func timed(_ body: () throws -> Void) rethrows -> Double {
+    let t0 = now()
+    try body()
+    return now() - t0
+}
+
+/// Wall and CPU milliseconds of each of `warmup + iterations` runs of `body`, warm-up runs dropped.
+func timedRuns(_ o: Options, _ body: () throws -> Void) rethrows -> (wall: [Double], cpu: [Double]) {
+    var wall: [Double] = [], cpu: [Double] = []
+    for i in 0..<(o.warmup + o.iterations) {
+        let c0 = now(CLOCK_PROCESS_CPUTIME_ID)
+        let t = try timed(body)
+        let c = now(CLOCK_PROCESS_CPUTIME_ID) - c0
+        if i >= o.warmup { wall.append(t); cpu.append(c) }
+    }
+    return (wall, cpu)
+}
+
+/// Peak resident set size of this process, in MiB (ru_maxrss is KiB on Linux).
+func peakRSSMiB() -> Double {
+    var usage = rusage()
+    #if canImport(Darwin)
+    getrusage(RUSAGE_SELF, &usage)
+    return Double(usage.ru_maxrss) / (1024 * 1024)
+    #else
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_maxrss) / 1024
+    #endif
+}
+
+func median(_ xs: [Double]) -> Double {
+    let s = xs.sorted()
+    return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+}
+
+/// Prints one result line as JSON (sorted keys).
+func emit(_ fields: [String: Any]) throws {
+    let data = try JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])
+    print(String(decoding: data, as: UTF8.self))
+}
+
+let labels = ["fear", "surprise", "angry", "sadness", "neutral", "happiness", "disgust"]
+
+/// KoBERT's shape with the seed's classifier dropout (dr_rate = 0.5); BERT's own dropouts 0.1.
+func makeModel() throws -> BertClassifier {
+    var config = BertConfig.kobert(labels: labels)
+    config.classifierDropout = 0.5
+    return try BertClassifier(config: config, seed: 42)
+}
+
+/// Forward + backward + clip + AdamW over `batches` (cycled), timing each phase.
+func trainCase(_ name: String, batches: [WorkBatch], options o: Options) throws {
+    let model = try makeModel()
+    let runner = try BertRunner(model: model, maxBatch: 64, maxLength: 64, training: true)
+    let adam = AdamW(layout: model.layout)
+    let schedule = CosineSchedule(peak: 5e-5, totalSteps: 5 * 243, warmupRatio: 0.1)
+    var phases: [String: [Double]] = ["zero": [], "forward": [], "backward": [], "clip": [], "optimizer": []]
+    var totals: [Double] = [], cpu: [Double] = [], lengths: [Int] = [], losses: [Double] = []
+    for step in 0..<(o.warmup + o.iterations) {
+        let work = batches[step % batches.count]
+        let batch = work.tokenBatch
+        let grads = runner.grads!
+        var loss: Float = 0
+        let c0 = now(CLOCK_PROCESS_CPUTIME_ID)
+        let tZero = timed { grads.zero() }
+        let tForward = try timed { try runner.forward(batch, mode: .training(seed: 7, step: step)) }
+        let tBackward = try timed { loss = try runner.backward(labels: work.labels) }
+        let tClip = timed { clipGradNorm(grads, maxNorm: 1) }
+        let tOptimizer = timed { adam.update(params: model.weights, grads: grads, lr: schedule.learningRate(at: step)) }
+        let tCPU = now(CLOCK_PROCESS_CPUTIME_ID) - c0
+        guard loss.isFinite else { throw UsageError(description: "\(name): loss is \(loss) at step \(step)") }
+        if step < o.warmup { continue }
+        for (key, t) in [("zero", tZero), ("forward", tForward), ("backward", tBackward), ("clip", tClip), ("optimizer", tOptimizer)] {
+            phases[key]!.append(t)
+        }
+        totals.append(tZero + tForward + tBackward + tClip + tOptimizer)
+        cpu.append(tCPU)
+        lengths.append(work.length)
+        losses.append(Double(loss))
+    }
+    try emit([
+        "side": "swift", "case": name, "batch": batches[0].batch, "lengths": lengths,
+        "times_ms": totals, "median_ms": median(totals), "cpu_ms": median(cpu),
+        "phases_ms": phases.mapValues(median), "loss": losses,
+        "max_rss_mib": peakRSSMiB(), "threads": o.threads,
+    ])
+}
+
+func inferCase(_ name: String, batch work: WorkBatch, options o: Options) throws {
+    let model = try makeModel()
+    let runner = try BertRunner(model: model, maxBatch: work.batch, maxLength: work.length, training: false)
+    let batch = work.tokenBatch
+    let (times, cpu) = try timedRuns(o) { try runner.forward(batch, mode: .inference) }
+    try emit([
+        "side": "swift", "case": name, "batch": work.batch, "lengths": [work.length],
+        "times_ms": times, "median_ms": median(times), "cpu_ms": median(cpu), "max_rss_mib": peakRSSMiB(), "threads": o.threads,
+    ])
+}
+
+/// A plain sgemm of the model's largest shape (N = 64·64 rows, 768 → 3072), the machine's yardstick.
+func sgemmCase(options o: Options) throws {
+    let m = 4096, k = 768, n = 3072
+    var rng = SeededGenerator(seed: 1)
+    let a = (0..<m * k).map { _ in rng.nextGaussian() }
+    let b = (0..<k * n).map { _ in rng.nextGaussian() }
+    var c = [Float](repeating: 0, count: m * n)
+    let (times, cpu) = timedRuns(o) {
+        sgemm(transA: false, transB: true, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: k, beta: 0, c: &c, ldc: n)
+    }
+    try emit([
+        "side": "swift", "case": "sgemm", "shape": [m, k, n], "flops": 2.0 * Double(m * k * n),
+        "times_ms": times, "median_ms": median(times), "cpu_ms": median(cpu), "max_rss_mib": peakRSSMiB(), "threads": o.threads,
+    ])
+}
+
+/// Times each kernel of one training step in isolation at the padded training shape (B 64, T 64)
+/// and multiplies by how often a step calls it: where a step's time goes.
+func kernelsCase(options o: Options) throws {
+    let B = 64, T = 64, C = 768, I = 3072, NH = 12, HS = 64, L = 12, N = B * T
+    var rng = SeededGenerator(seed: 3)
+    func buffer(_ count: Int) -> UnsafeMutablePointer<Float> {
+        let p = UnsafeMutablePointer<Float>.allocate(capacity: count)
+        for i in 0..<count { p[i] = rng.nextGaussian() * 0.1 }
+        return p
+    }
+    let x = buffer(N * I), y = buffer(N * I), z = buffer(N * I)
+    let w = buffer(I * C), dw = buffer(I * C), bias = buffer(I), dbias = buffer(I)
+    let qkv = buffer(N * 3 * C), dqkv = buffer(N * 3 * C), ctx = buffer(N * C)
+    let probs = buffer(B * NH * T * T), probsDropped = buffer(B * NH * T * T), scratch = buffer(B * NH * T * T)
+    let mean = buffer(N), rstd = buffer(N), lnw = buffer(C), lnb = buffer(C)
+    let valid = UnsafeMutablePointer<Int32>.allocate(capacity: B)
+    valid.initialize(repeating: Int32(T), count: B)
+    let drop = DropoutSite(probability: 0.1, seed: 1, step: 0, site: 0)
+    let model = try makeModel()
+    let grads = ParameterBuffer(layout: model.layout)
+    let adam = AdamW(layout: model.layout)
+
+    // name, calls per training step, body
+    let kernels: [(String, Int, () -> Void)] = [
+        ("linear.fwd qkv 768->2304", L, { Linear.forward(out: y, inp: x, weight: w, bias: bias, N: N, C: C, OC: 3 * C) }),
+        ("linear.fwd attn-out 768->768", L, { Linear.forward(out: y, inp: x, weight: w, bias: bias, N: N, C: C, OC: C) }),
+        ("linear.fwd ffn-in 768->3072", L, { Linear.forward(out: y, inp: x, weight: w, bias: bias, N: N, C: C, OC: I) }),
+        ("linear.fwd ffn-out 3072->768", L, { Linear.forward(out: y, inp: x, weight: w, bias: bias, N: N, C: I, OC: C) }),
+        ("linear.bwd qkv", L, { Linear.backward(dinp: z, dweight: dw, dbias: dbias, dout: y, inp: x, weight: w, N: N, C: C, OC: 3 * C) }),
+        ("linear.bwd attn-out", L, { Linear.backward(dinp: z, dweight: dw, dbias: dbias, dout: y, inp: x, weight: w, N: N, C: C, OC: C) }),
+        ("linear.bwd ffn-in", L, { Linear.backward(dinp: z, dweight: dw, dbias: dbias, dout: y, inp: x, weight: w, N: N, C: C, OC: I) }),
+        ("linear.bwd ffn-out", L, { Linear.backward(dinp: z, dweight: dw, dbias: dbias, dout: y, inp: x, weight: w, N: N, C: I, OC: C) }),
+        ("attention.fwd (dropout)", L, {
+            Attention.forward(out: ctx, probs: probs, probsDropped: probsDropped, dropout: drop, qkv: qkv,
+                              validLength: valid, B: B, T: T, NH: NH, HS: HS)
+        }),
+        ("attention.bwd (dropout)", L, {
+            Attention.backward(dqkv: dqkv, scratch: scratch, dout: ctx, qkv: qkv, probs: probs, probsDropped: probsDropped,
+                               dropout: drop, validLength: valid, B: B, T: T, NH: NH, HS: HS)
+        }),
+        ("layernorm.fwd", 2 * L + 1, { LayerNorm.forward(out: y, mean: mean, rstd: rstd, inp: x, weight: lnw, bias: lnb, N: N, C: C, eps: 1e-12) }),
+        ("layernorm.bwd", 2 * L + 1, {
+            LayerNorm.backward(dinp: z, dweight: dw, dbias: dbias, dout: y, inp: x, weight: lnw, mean: mean, rstd: rstd, N: N, C: C)
+        }),
+        ("gelu.fwd", L, { GELU.forward(out: y, inp: x, count: N * I) }),
+        ("gelu.bwd", L, { GELU.backward(dinp: z, dout: y, inp: x, count: N * I) }),
+        ("dropout.apply [N,C] (fwd+bwd)", 2 * (2 * L + 1), { drop.apply(out: y, inp: x, count: N * C) }),
+        ("buffer zero/copy/add [N,C]", 14 * L, { y.update(repeating: 0, count: N * C) }),
+        ("clipGradNorm", 1, { clipGradNorm(grads, maxNorm: 1) }),
+        ("adamw.update", 1, { adam.update(params: model.weights, grads: grads, lr: 1e-5) }),
+    ]
+    var rows: [[String: Any]] = []
+    for (name, calls, body) in kernels {
+        let (times, cpu) = timedRuns(o, body)
+        rows.append(["kernel": name, "calls": calls, "median_ms": median(times), "cpu_ms": median(cpu),
+                     "per_step_ms": median(times) * Double(calls)])
+    }
+    try emit(["side": "swift", "case": "kernels", "batch": B, "lengths": [T], "kernels": rows,
+              "max_rss_mib": peakRSSMiB(), "threads": o.threads])
+}
+
+func run() throws {
+    let o = try parseOptions(CommandLine.arguments)
+    setBLASThreads(o.threads)
+    Concurrency.workers = o.threads
+    func workload() throws -> Workload {
+        guard !o.workload.isEmpty else { throw UsageError(description: "--workload FILE is required for case \(o.caseName)") }
+        do {
+            return try JSONDecoder().decode(Workload.self, from: Data(contentsOf: URL(fileURLWithPath: o.workload)))
+        } catch {
+            throw UsageError(description: "\(o.workload): cannot read the workload: \(error)")
+        }
+    }
+    switch o.caseName {
+    case "train-padded": try trainCase("train-padded", batches: [try workload().padded], options: o)
+    case "train-cut": try trainCase("train-cut", batches: try workload().cut, options: o)
+    case "infer-b1": try inferCase("infer-b1", batch: try workload().single, options: o)
+    case "infer-b64": try inferCase("infer-b64", batch: try workload().padded, options: o)
+    case "sgemm": try sgemmCase(options: o)
+    case "kernels": try kernelsCase(options: o)
+    default:
+        throw UsageError(description: "unknown --case \"\(o.caseName)\" (train-padded, train-cut, infer-b1, infer-b64, sgemm, kernels)")
+    }
+}
+
+do {
+    try run()
+} catch {
+    FileHandle.standardError.write(Data("kobert-bench: \(error)\n".utf8))
+    exit(1)
+}

@@ -1,0 +1,199 @@
+"""PyTorch and ONNX Runtime side of the benchmark: the same cases as kobert-bench, one JSON line each.
+
+    python baseline.py --case NAME --iterations N --workload workload.json [--warmup W] [--threads T]
+                       [--onnx model.onnx]
+
+Cases: train-padded, train-cut, infer-b1, infer-b64, sgemm (PyTorch); export-onnx (writes --onnx);
+ort-infer-b1, ort-infer-b64 (ONNX Runtime, reading --onnx; torch is not imported, so the peak RSS
+is ONNX Runtime's own). The model is transformers' BertForSequenceClassification at KoBERT's shape
+(randomly initialized: speed does not depend on the weights) with the seed's classifier dropout 0.5.
+"""
+import argparse
+import json
+import resource
+import statistics
+import sys
+import time
+
+LABELS = 7
+KOBERT = dict(vocab_size=8002, hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
+              intermediate_size=3072, max_position_embeddings=512, type_vocab_size=2, pad_token_id=1,
+              hidden_act="gelu", layer_norm_eps=1e-12, hidden_dropout_prob=0.1,
+              attention_probs_dropout_prob=0.1, classifier_dropout=0.5, num_labels=LABELS)
+
+
+def peak_rss_mib():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def emit(**fields):
+    print(json.dumps(fields, sort_keys=True), flush=True)
+
+
+def arrays(work):
+    """(input_ids, attention_mask, token_type_ids) as int64 numpy arrays [B, T]."""
+    import numpy as np
+    b, t = work["batch"], work["length"]
+    ids = np.asarray(work["tokens"], dtype=np.int64).reshape(b, t)
+    mask = (np.arange(t)[None, :] < np.asarray(work["valid"])[:, None]).astype(np.int64)
+    return ids, mask, np.zeros_like(ids)
+
+
+def make_model():
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification
+    torch.manual_seed(0)
+    return BertForSequenceClassification(BertConfig(**KOBERT))
+
+
+def train_case(name, batches, opts):
+    """Forward + backward + clip + AdamW with the seed's settings, timing each phase."""
+    import torch
+    from transformers import get_cosine_schedule_with_warmup
+    model = make_model()
+    model.train()
+    no_decay = ["bias", "LayerNorm.weight"]
+    groups = [
+        {"params": [p for n, p in model.named_parameters() if not any(nd in n for nd in no_decay)], "weight_decay": 0.01},
+        {"params": [p for n, p in model.named_parameters() if any(nd in n for nd in no_decay)], "weight_decay": 0.0},
+    ]
+    optimizer = torch.optim.AdamW(groups, lr=5e-5, eps=1e-6)
+    scheduler = get_cosine_schedule_with_warmup(optimizer, num_warmup_steps=121, num_training_steps=5 * 243)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    tensors = [(tuple(torch.from_numpy(a) for a in arrays(w)), torch.tensor(w["labels"]), w["length"]) for w in batches]
+    phases = {k: [] for k in ("zero", "forward", "backward", "clip", "optimizer")}
+    totals, cpu, lengths, losses = [], [], [], []
+    for step in range(opts.warmup + opts.iterations):
+        (ids, mask, types), labels, length = tensors[step % len(tensors)]
+        c0 = time.process_time()
+        t0 = time.perf_counter()
+        optimizer.zero_grad()
+        t1 = time.perf_counter()
+        logits = model(input_ids=ids, attention_mask=mask, token_type_ids=types).logits
+        loss = loss_fn(logits, labels)
+        t2 = time.perf_counter()
+        loss.backward()
+        t3 = time.perf_counter()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        t4 = time.perf_counter()
+        optimizer.step()
+        scheduler.step()
+        t5 = time.perf_counter()
+        c1 = time.process_time()
+        if step < opts.warmup:
+            continue
+        for key, dt in zip(phases, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)):
+            phases[key].append(dt * 1e3)
+        totals.append((t5 - t0) * 1e3)
+        cpu.append((c1 - c0) * 1e3)
+        lengths.append(length)
+        losses.append(loss.item())
+    emit(side="pytorch", case=name, batch=batches[0]["batch"], lengths=lengths, times_ms=totals,
+         median_ms=statistics.median(totals), cpu_ms=statistics.median(cpu),
+         phases_ms={k: statistics.median(v) for k, v in phases.items()}, loss=losses,
+         max_rss_mib=peak_rss_mib(), threads=opts.threads)
+
+
+def timed_runs(run, opts):
+    times, cpu = [], []
+    for i in range(opts.warmup + opts.iterations):
+        c0 = time.process_time()
+        t0 = time.perf_counter()
+        run()
+        t1 = time.perf_counter()
+        c1 = time.process_time()
+        if i >= opts.warmup:
+            times.append((t1 - t0) * 1e3)
+            cpu.append((c1 - c0) * 1e3)
+    return times, statistics.median(cpu)
+
+
+def infer_case(name, work, opts):
+    import torch
+    model = make_model()
+    model.eval()
+    ids, mask, types = (torch.from_numpy(a) for a in arrays(work))
+
+    def run():
+        with torch.inference_mode():
+            model(input_ids=ids, attention_mask=mask, token_type_ids=types)
+    times, cpu = timed_runs(run, opts)
+    emit(side="pytorch", case=name, batch=work["batch"], lengths=[work["length"]], times_ms=times,
+         median_ms=statistics.median(times), cpu_ms=cpu, max_rss_mib=peak_rss_mib(), threads=opts.threads,
+         attention=model.config._attn_implementation)
+
+
+def ort_case(name, work, opts):
+    import onnxruntime as ort
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = opts.threads
+    so.inter_op_num_threads = 1
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    session = ort.InferenceSession(opts.onnx, so, providers=["CPUExecutionProvider"])
+    ids, mask, types = arrays(work)
+    feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+    times, cpu = timed_runs(lambda: session.run(["logits"], feeds), opts)
+    emit(side="onnx", case=name.removeprefix("ort-"), batch=work["batch"], lengths=[work["length"]],
+         times_ms=times, median_ms=statistics.median(times), cpu_ms=cpu, max_rss_mib=peak_rss_mib(),
+         threads=opts.threads, onnxruntime=ort.__version__)
+
+
+def export_onnx(opts):
+    import torch
+    model = make_model()
+    model.eval()
+    model.config.return_dict = False
+    ids, mask, types = (torch.from_numpy(a) for a in arrays({"batch": 2, "length": 8, "valid": [8, 5], "tokens": [2] * 16}))
+    axes = {0: "batch", 1: "length"}
+    torch.onnx.export(model, (ids, mask, types), opts.onnx, input_names=["input_ids", "attention_mask", "token_type_ids"],
+                      output_names=["logits"], dynamic_axes={"input_ids": axes, "attention_mask": axes,
+                                                             "token_type_ids": axes, "logits": {0: "batch"}},
+                      opset_version=17, dynamo=False)
+    emit(side="onnx", case="export", path=opts.onnx, torch=torch.__version__)
+
+
+def sgemm_case(opts):
+    """The same plain matrix product as kobert-bench's: [4096, 768] x [768, 3072]."""
+    import torch
+    m, k, n = 4096, 768, 3072
+    a, b = torch.randn(m, k), torch.randn(n, k)
+    times, cpu = timed_runs(lambda: torch.mm(a, b.t()), opts)
+    emit(side="pytorch", case="sgemm", shape=[m, k, n], flops=2.0 * m * k * n, times_ms=times,
+         median_ms=statistics.median(times), cpu_ms=cpu, max_rss_mib=peak_rss_mib(), threads=opts.threads)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--case", required=True)
+    p.add_argument("--iterations", type=int, default=3)
+    p.add_argument("--warmup", type=int, default=1)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--workload")
+    p.add_argument("--onnx", default="kobert-bench.onnx")
+    opts = p.parse_args()
+    if not opts.case.startswith("ort-"):
+        import torch
+        torch.set_num_threads(opts.threads)
+    work = None
+    if opts.workload:
+        with open(opts.workload) as f:
+            work = json.load(f)
+    cases = {
+        "train-padded": lambda: train_case("train-padded", [work["padded"]], opts),
+        "train-cut": lambda: train_case("train-cut", work["cut"], opts),
+        "infer-b1": lambda: infer_case("infer-b1", work["single"], opts),
+        "infer-b64": lambda: infer_case("infer-b64", work["padded"], opts),
+        "ort-infer-b1": lambda: ort_case("ort-infer-b1", work["single"], opts),
+        "ort-infer-b64": lambda: ort_case("ort-infer-b64", work["padded"], opts),
+        "export-onnx": lambda: export_onnx(opts),
+        "sgemm": lambda: sgemm_case(opts),
+    }
+    if opts.case not in cases:
+        sys.exit(f"baseline.py: unknown --case {opts.case!r} ({', '.join(cases)})")
+    if work is None and opts.case not in ("export-onnx", "sgemm"):
+        sys.exit(f"baseline.py: --workload FILE is required for case {opts.case}")
+    cases[opts.case]()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Runs the Swift engine and PyTorch / ONNX Runtime on the same work and prints one markdown table.
+#
+#   Benchmarks/run.sh            (from the package root or anywhere)
+#
+# Environment: PYTHON (a Python with torch, transformers<5, onnxruntime, onnx, numpy; default
+# /work/venvs/bench/bin/python), CSV (the seed dataset; default ../shared/data/...), TRAIN_ITERS (2),
+# INFER_ITERS (20, batch 1), B64_ITERS (2, inference 64 x 64), THREADS (2). Intermediate files go to .build-bench/bench/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-/work/venvs/bench/bin/python}
+CSV=${CSV:-../shared/data/emotion-dialogue-5th-2.csv}
+TRAIN_ITERS=${TRAIN_ITERS:-2}
+INFER_ITERS=${INFER_ITERS:-20}
+B64_ITERS=${B64_ITERS:-2}
+THREADS=${THREADS:-2}
+OUT=.build-bench/bench
+mkdir -p "$OUT"
+
+swift build -c release --scratch-path .build-bench --product kobert-bench >&2
+BIN=.build-bench/release/kobert-bench
+python3 Benchmarks/workload.py "$CSV" > "$OUT/workload.json"
+"$PYTHON" Benchmarks/baseline.py --case export-onnx --onnx "$OUT/kobert.onnx" > "$OUT/export.jsonl" 2> "$OUT/export.log"
+
+RESULTS="$OUT/results.jsonl"
+: > "$RESULTS"
+meta() { printf '{"side": "meta", "what": "%s", "value": "%s"}\n' "$1" "$2" >> "$RESULTS"; }
+meta "Date" "$(date -u '+%Y-%m-%d %H:%M UTC')"
+meta "Machine" "$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(free -g | awk '/Mem:/ {print $2}') GiB; $THREADS threads on every side"
+meta "Versions" "$(swift --version 2>&1 | head -1 | sed 's/"//g'); OpenBLAS $(readlink -f /usr/lib/x86_64-linux-gnu/libopenblas.so.0 | sed 's/.*libopenblas[^0-9]*//'); $("$PYTHON" -c 'import torch, transformers, onnxruntime; print(f"torch {torch.__version__}, transformers {transformers.__version__}, onnxruntime {onnxruntime.__version__}")')"
+meta "Load average at start (1/5/15 min)" "$(cut -d' ' -f1-3 /proc/loadavg)"
+
+run() {  # side case iterations warmup
+    local side=$1 case=$2 n=$3 w=$4
+    echo "[$(date +%T) load $(cut -d' ' -f1 /proc/loadavg)] $side $case" >&2
+    case $side in
+        swift) "$BIN" --case "$case" --iterations "$n" --warmup "$w" --threads "$THREADS" --workload "$OUT/workload.json" >> "$RESULTS" ;;
+        pytorch) "$PYTHON" Benchmarks/baseline.py --case "$case" --iterations "$n" --warmup "$w" --threads "$THREADS" --workload "$OUT/workload.json" >> "$RESULTS" ;;
+        onnx) "$PYTHON" Benchmarks/baseline.py --case "ort-$case" --iterations "$n" --warmup "$w" --threads "$THREADS" --workload "$OUT/workload.json" --onnx "$OUT/kobert.onnx" >> "$RESULTS" ;;
+    esac
+}
+# Sides alternate case by case so that a change in machine load hits both alike.
+run swift sgemm 5 1;            run pytorch sgemm 5 1
+run swift infer-b1 "$INFER_ITERS" 3;  run pytorch infer-b1 "$INFER_ITERS" 3;  run onnx infer-b1 "$INFER_ITERS" 3
+run swift infer-b64 "$B64_ITERS" 1;  run pytorch infer-b64 "$B64_ITERS" 1;  run onnx infer-b64 "$B64_ITERS" 1
+run swift train-padded "$TRAIN_ITERS" 1;  run pytorch train-padded "$TRAIN_ITERS" 1
+run swift train-cut "$TRAIN_ITERS" 1;     run pytorch train-cut "$TRAIN_ITERS" 1
+run swift kernels 2 1
+meta "Load average at end (1/5/15 min)" "$(cut -d' ' -f1-3 /proc/loadavg)"
+
+python3 Benchmarks/table.py "$RESULTS" "$OUT/workload.json" | tee "$OUT/table.md"

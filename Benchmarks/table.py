@@ -1,0 +1,177 @@
+"""Merges the JSON lines of kobert-bench and baseline.py into one markdown report (stdlib only).
+
+    python3 table.py results.jsonl workload.json > table.md
+
+Ratios are Swift time / other time: above 1 the Swift engine is slower.
+"""
+import json
+import statistics
+import sys
+
+C, I, L, NH, K = 768, 3072, 12, 12, 7
+
+
+def forward_flops(b, t):
+    """Matrix-multiply FLOPs of one forward pass of BERT-base + pooler + classifier on a b x t batch
+    (padding included: the work a dense implementation does)."""
+    n = b * t
+    per_layer = 2 * n * C * 3 * C + 2 * n * C * C + 2 * 2 * n * C * I + 2 * 2 * b * t * t * C
+    return L * per_layer + 2 * b * C * C + 2 * b * C * K
+
+
+def flops(result):
+    """FLOPs of each measured iteration: training = forward + backward = 3 x forward."""
+    factor = 3 if result["case"].startswith("train") else 1
+    lengths = result["lengths"]
+    if len(lengths) != len(result["times_ms"]):  # inference: one shape, many runs
+        lengths = lengths * len(result["times_ms"])
+    return [factor * forward_flops(result["batch"], t) for t in lengths]
+
+
+def gflops(result):
+    if result["case"] == "sgemm":
+        return result["flops"] / result["median_ms"] / 1e6
+    per_iter = [f / t / 1e6 for f, t in zip(flops(result), result["times_ms"])]
+    return statistics.median(per_iter)
+
+
+def fmt_ms(ms):
+    return f"{ms / 1000:.2f} s" if ms >= 1000 else f"{ms:.1f} ms"
+
+
+def fit_step_time(results):
+    """Least-squares line time(T) = a + b T through every measured training step of one side."""
+    points = [(t, ms) for name in ("train-padded", "train-cut") if name in results
+              for t, ms in zip(results[name]["lengths"], results[name]["times_ms"])]
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    mx, my = statistics.mean(xs), statistics.mean(ys)
+    sxx = sum((x - mx) ** 2 for x in xs)
+    slope = sum((x - mx) * (y - my) for x, y in points) / sxx if sxx else 0
+    return lambda t: my + slope * (t - mx)
+
+
+def main():
+    results, meta = {}, []
+    with open(sys.argv[1]) as f:
+        for line in f:
+            if not line.strip():
+                continue
+            r = json.loads(line)
+            if r["side"] == "meta":
+                meta.append(r)
+            else:
+                results.setdefault(r["side"], {})[r["case"]] = r
+    with open(sys.argv[2]) as f:
+        work = json.load(f)
+    sides = [s for s in ("swift", "pytorch", "onnx") if s in results]
+    names = {"swift": "Swift", "pytorch": "PyTorch", "onnx": "ONNX Runtime"}
+    out = []
+    for m in meta:
+        out.append(f"- {m['what']}: {m['value']}")
+    cut_lengths = results.get("swift", {}).get("train-cut", {}).get("lengths", [])
+    out.append(f"- Workload: batch {work['batch_size']}, max_len {work['max_len']}; {work['note']}. "
+               f"Median sentence ≈ {work['sentence_tokens_median']:g} tokens; the {work['steps_per_epoch']} batches of an epoch "
+               f"cut to their longest sentence average {statistics.mean(work['epoch_batch_longest']):.1f} tokens "
+               f"(measured cut batches: {', '.join(map(str, cut_lengths))}).")
+    out.append("- Times are medians over the measured iterations (warm-up excluded); CPU = process CPU time of all threads. "
+               "Ratio = Swift time / other time (above 1: Swift slower).")
+    out.append("")
+
+    rows = [("(a) train step 64×64 padded", "train-padded"),
+            ("(b) train step 64×longest", "train-cut"),
+            ("(c) inference 1×32", "infer-b1"),
+            ("(c) inference 64×64", "infer-b64"),
+            ("(d) sgemm 4096×768×3072", "sgemm")]
+    header = "| case | " + " | ".join(f"{names[s]} wall (CPU)" for s in sides)
+    header += " | Swift/PyTorch | Swift/ONNX |"
+    out += [header, "|" + "---|" * (3 + len(sides))]
+    for label, case in rows:
+        cells = []
+        for s in sides:
+            r = results[s].get(case)
+            cells.append(f"{fmt_ms(r['median_ms'])} ({fmt_ms(r['cpu_ms'])})" if r and "cpu_ms" in r else "—")
+        ratios = []
+        for other in ("pytorch", "onnx"):
+            a, b = results.get("swift", {}).get(case), results.get(other, {}).get(case)
+            ratios.append(f"{a['median_ms'] / b['median_ms']:.2f}" if a and b else "—")
+        out.append(f"| {label} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
+    out.append("")
+
+    out.append("Achieved matrix-multiply throughput (model FLOPs counted analytically, padding included; "
+               "training = 3 × forward):")
+    out.append("")
+    out += ["| case | GFLOP/iteration | " + " | ".join(f"{names[s]} GFLOP/s" for s in sides) + " |",
+            "|" + "---|" * (2 + len(sides))]
+    for label, case in rows:
+        any_result = next((results[s][case] for s in sides if case in results[s]), None)
+        if any_result is None:
+            continue
+        size = any_result["flops"] if case == "sgemm" else statistics.mean(flops(any_result))
+        cells = []
+        for s in sides:
+            r = results[s].get(case)
+            if r is None:
+                cells.append("—")
+                continue
+            g = gflops(r)
+            sg = results[s].get("sgemm")
+            cells.append(f"{g:.1f}" + (f" ({100 * g / gflops(sg):.0f}% of sgemm)" if sg and case != "sgemm" else ""))
+        out.append(f"| {label} | {size / 1e9:.1f} | " + " | ".join(cells) + " |")
+    out.append("")
+
+    out.append("Peak resident set size (each case in its own process):")
+    out.append("")
+    out += ["| case | " + " | ".join(names[s] for s in sides) + " |", "|" + "---|" * (1 + len(sides))]
+    for label, case in rows:
+        cells = [f"{results[s][case]['max_rss_mib']:.0f} MiB" if case in results[s] else "—" for s in sides]
+        out.append(f"| {label} | " + " | ".join(cells) + " |")
+    out.append("")
+
+    epochs, steps = work["epochs"], work["steps_per_epoch"]
+    longest = work["epoch_batch_longest"]
+    out.append(f"Projected time of the seed's recipe ({epochs} epochs × {steps} steps of batch 64; "
+               "cut-to-longest from a least-squares line time(T) through all measured steps, summed over the epoch's batch lengths):")
+    out.append("")
+    out += ["| recipe | " + " | ".join(names[s] for s in sides if s != "onnx") + " |", "|---|" + "---|" * len([s for s in sides if s != "onnx"])]
+    for label, case in (("padded to 64", "train-padded"), ("cut to longest", "train-cut")):
+        cells = []
+        for s in sides:
+            if s == "onnx":
+                continue
+            if case not in results[s]:
+                cells.append("—")
+                continue
+            if case == "train-padded":
+                total = epochs * steps * results[s][case]["median_ms"]
+            else:
+                fit = fit_step_time(results[s])
+                total = epochs * sum(fit(t) for t in longest)
+            cells.append(f"{total / 3.6e6:.1f} h")
+        out.append(f"| {label} | " + " | ".join(cells) + " |")
+    out.append("")
+
+    out.append("Training step by phase (median ms):")
+    out.append("")
+    phases = ("zero", "forward", "backward", "clip", "optimizer")
+    out += ["| side, case | " + " | ".join(phases) + " |", "|" + "---|" * (1 + len(phases))]
+    for s in sides:
+        for case in ("train-padded", "train-cut"):
+            r = results[s].get(case)
+            if r and "phases_ms" in r:
+                out.append(f"| {names[s]} {case} | " + " | ".join(f"{r['phases_ms'][p]:.0f}" for p in phases) + " |")
+    kernels = results.get("swift", {}).get("kernels")
+    if kernels:
+        out.append("")
+        out.append("Swift kernels timed in isolation at the padded training shape (64×64), × calls per training step:")
+        out.append("")
+        out += ["| kernel | calls/step | ms/call | CPU ms/call | ms/step |", "|---|---|---|---|---|"]
+        total = 0
+        for k in kernels["kernels"]:
+            total += k["per_step_ms"]
+            out.append(f"| {k['kernel']} | {k['calls']} | {k['median_ms']:.1f} | {k['cpu_ms']:.1f} | {k['per_step_ms']:.0f} |")
+        out.append(f"| **sum** | | | | {total:.0f} |")
+    print("\n".join(out))
+
+
+if __name__ == "__main__":
+    main()
