@@ -66,6 +66,18 @@ public struct KoBERTTokenizer: Sendable {
         return result
     }
 
+    /// One line showing what `text` became: each piece and its id as `piece:id`, separated by
+    /// spaces, with `[CLS]` and `[SEP]`. Whitespace inside a piece (possible only in an unknown
+    /// piece) is shown escaped, so the line never breaks.
+    public func describe(_ text: String) -> String {
+        tokenize(text).map { token in
+            let piece = token.piece.unicodeScalars.map { scalar in
+                TextPreprocessing.isPythonWhitespace(scalar) ? scalar.escaped(asASCII: true) : String(scalar)
+            }.joined()
+            return "\(piece):\(token.id)"
+        }.joined(separator: " ")
+    }
+
     /// `text` as BERT input: `[CLS]`, its first `maxLength - 2` pieces, `[SEP]`, then `[PAD]` up to
     /// `maxLength` (values below 2 are treated as 2).
     public func encode(_ text: String, maxLength: Int = 64) -> EncodedSentence {
