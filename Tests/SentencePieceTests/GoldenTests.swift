@@ -20,10 +20,40 @@ private struct SentencePieceCase: Decodable {
     let ids: [Int]
 }
 
+/// A golden file for hand-written sentences: which model, which pipeline (nil: sentencepiece
+/// alone), and how many cases it must hold.
+struct GoldenFile: Sendable, CustomTestStringConvertible {
+    enum Model: Sendable { case emotionDialogue, digitComma }
+    let name: String
+    let model: Model
+    let pipeline: TokenPipeline?
+    let count: Int
+
+    var testDescription: String { name }
+
+    func loadModel() throws -> SentencePieceModel {
+        switch model {
+        case .emotionDialogue: return try Fixtures.builtInModel.get()
+        case .digitComma: return try Fixtures.digitCommaModel.get()
+        }
+    }
+
+    static let sentencePiece = [
+        GoldenFile(name: "golden-sentencepiece-adversarial.json", model: .emotionDialogue, pipeline: nil, count: 32),
+        GoldenFile(name: "golden-sentencepiece-digit-comma.json", model: .digitComma, pipeline: nil, count: 35),
+    ]
+    static let pipelines = [
+        GoldenFile(name: "golden-gluonnlp-adversarial.json", model: .emotionDialogue, pipeline: .gluonnlp, count: 34),
+        GoldenFile(name: "golden-kobert-hf-adversarial.json", model: .emotionDialogue, pipeline: .kobertHF, count: 34),
+        GoldenFile(name: "golden-kobert-hf-digit-comma.json", model: .digitComma, pipeline: .kobertHF, count: 37),
+    ]
+}
+
 @Suite struct GoldenTests {
-    @Test func sentencePieceMatchesPythonOnAdversarialText() throws {
-        let model = try Fixtures.builtInModel.get()
-        let cases = try Fixtures.json([SentencePieceCase].self, "golden-sentencepiece-adversarial.json")
+    @Test(arguments: GoldenFile.sentencePiece)
+    func sentencePieceMatchesPythonOnHandWrittenText(_ file: GoldenFile) throws {
+        let model = try file.loadModel()
+        let cases = try Fixtures.json([SentencePieceCase].self, file.name)
         var mismatches = 0
         for (index, golden) in cases.enumerated() {
             let normalized = model.normalize(golden.text)
@@ -41,15 +71,16 @@ private struct SentencePieceCase: Decodable {
                     """)
             }
         }
-        print("sentencepiece adversarial: \(cases.count - mismatches)/\(cases.count) match")
-        #expect(cases.count == 32)
+        print("\(file.name): \(cases.count - mismatches)/\(cases.count) match")
+        #expect(cases.count == file.count)
         #expect(mismatches == 0)
     }
 
-    @Test(arguments: TokenPipeline.allCases)
-    func pipelineMatchesPythonOnAdversarialText(_ pipeline: TokenPipeline) throws {
-        let tokenizer = try KoBERTTokenizer(model: Fixtures.builtInModel.get(), pipeline: pipeline)
-        let cases = try Fixtures.json([PipelineCase].self, "golden-\(pipeline.rawValue)-adversarial.json")
+    @Test(arguments: GoldenFile.pipelines)
+    func pipelineMatchesPythonOnHandWrittenText(_ file: GoldenFile) throws {
+        let pipeline = try #require(file.pipeline)
+        let tokenizer = try KoBERTTokenizer(model: file.loadModel(), pipeline: pipeline)
+        let cases = try Fixtures.json([PipelineCase].self, file.name)
         var mismatches = 0
         for (index, golden) in cases.enumerated() {
             let encoded = tokenizer.encode(golden.text, maxLength: golden.max_len)
@@ -67,8 +98,8 @@ private struct SentencePieceCase: Decodable {
                     """)
             }
         }
-        print("\(pipeline.rawValue) adversarial: \(cases.count - mismatches)/\(cases.count) match")
-        #expect(cases.count == 34)
+        print("\(file.name): \(cases.count - mismatches)/\(cases.count) match")
+        #expect(cases.count == file.count)
         #expect(mismatches == 0)
     }
 
