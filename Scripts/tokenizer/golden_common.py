@@ -17,6 +17,7 @@ MODEL = ROOT / "Sources" / "SentencePiece" / "Resources" / "emotion-dialogue.mod
 FIXTURES = ROOT / "Tests" / "SentencePieceTests" / "Fixtures"
 # Test-only model whose user-defined pieces end in digit+comma (see train_model.py).
 DIGIT_COMMA_MODEL = FIXTURES / "digit-comma.model"
+BPE_MODEL = FIXTURES / "bpe.model"
 MAX_LEN = 64
 
 LONG = "오늘은 정말 기분이 좋아서 친구들이랑 같이 맛있는 걸 먹으러 가기로 했어. "

@@ -23,7 +23,7 @@ private struct SentencePieceCase: Decodable {
 /// A golden file for hand-written sentences: which model, which pipeline (nil: sentencepiece
 /// alone), and how many cases it must hold.
 struct GoldenFile: Sendable, CustomTestStringConvertible {
-    enum Model: Sendable { case emotionDialogue, digitComma }
+    enum Model: Sendable { case emotionDialogue, digitComma, bpe }
     let name: String
     let model: Model
     let pipeline: TokenPipeline?
@@ -35,12 +35,14 @@ struct GoldenFile: Sendable, CustomTestStringConvertible {
         switch model {
         case .emotionDialogue: return try Fixtures.builtInModel.get()
         case .digitComma: return try Fixtures.digitCommaModel.get()
+        case .bpe: return try Fixtures.bpeModel.get()
         }
     }
 
     static let sentencePiece = [
         GoldenFile(name: "golden-sentencepiece-adversarial.json", model: .emotionDialogue, pipeline: nil, count: 32),
         GoldenFile(name: "golden-sentencepiece-digit-comma.json", model: .digitComma, pipeline: nil, count: 35),
+        GoldenFile(name: "golden-sentencepiece-bpe.json", model: .bpe, pipeline: nil, count: 35),
     ]
     static let pipelines = [
         GoldenFile(name: "golden-gluonnlp-adversarial.json", model: .emotionDialogue, pipeline: .gluonnlp, count: 34),
@@ -133,6 +135,31 @@ struct GoldenFile: Sendable, CustomTestStringConvertible {
             }
         }
         print("\(pipeline.rawValue) dataset: \(lines.count - mismatches)/\(lines.count) rows match")
+        #expect(mismatches == 0)
+    }
+
+    /// Every dataset sentence through the BPE test model, against digests of sentencepiece's ids.
+    @Test func bpeMatchesPythonOnDataset() throws {
+        let model = try Fixtures.bpeModel.get()
+        let sentences = try SeedDatasetReader.sentences()
+        let lines = try String(contentsOf: Fixtures.url("golden-sentencepiece-bpe-dataset.tsv"), encoding: .utf8)
+            .split(separator: "\n").dropFirst()
+        try #require(lines.count == sentences.count)
+        var mismatches = 0
+        for line in lines {
+            let fields = line.split(separator: "\t")
+            let row = try #require(Int(fields[0]))
+            let count = try #require(Int(fields[1]))
+            let digest = try #require(UInt64(fields[2], radix: 16))
+            let ids = model.encode(sentences[row]).map { Int32($0) }
+            if ids.count != count || Fixtures.fnv1a64(ids) != digest {
+                mismatches += 1
+                if mismatches <= 10 {
+                    print("bpe mismatch, dataset row \(row): scalars [\(Fixtures.scalars(sentences[row]))] ours \(ids) \(model.encodeAsPieces(sentences[row]))")
+                }
+            }
+        }
+        print("bpe dataset: \(lines.count - mismatches)/\(lines.count) rows match")
         #expect(mismatches == 0)
     }
 }
