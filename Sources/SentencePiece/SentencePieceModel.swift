@@ -166,16 +166,18 @@ public final class SentencePieceModel: Sendable {
 
     /// sentencepiece's processor merges each run of unknown pieces into one unknown piece.
     private func mergingUnknownRuns(_ segments: [Segment]) -> [Segment] {
-        var merged = [Segment]()
-        merged.reserveCapacity(segments.count)
-        for segment in segments {
-            if segment.id == unknownID, let last = merged.last, last.id == unknownID {
-                merged[merged.count - 1].end = segment.end
+        var segments = segments
+        var kept = 0
+        for index in segments.indices {
+            if kept > 0 && segments[index].id == unknownID && segments[kept - 1].id == unknownID {
+                segments[kept - 1].end = segments[index].end
             } else {
-                merged.append(segment)
+                segments[kept] = segments[index]
+                kept += 1
             }
         }
-        return merged
+        segments.removeLast(segments.count - kept)
+        return segments
     }
 
     /// sentencepiece's optimized Unigram Viterbi (`EncodeOptimized`): the best path ending at each
