@@ -62,6 +62,7 @@ struct ModelProto {
     var pieces = [Piece]()
     var trainerSpec = TrainerSpec()
     var normalizerSpec = NormalizerSpec()
+    /// Read so that a malformed one is reported; encoding never denormalizes.
     var denormalizerSpec: NormalizerSpec?
 
     init(bytes: [UInt8]) throws {

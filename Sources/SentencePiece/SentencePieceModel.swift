@@ -80,6 +80,7 @@ public final class SentencePieceModel: Sendable {
         guard let unknown else { throw SentencePieceError.invalidModel("the model has no unknown piece") }
 
         modelType = proto.trainerSpec.modelType
+        normalizationRuleName = proto.normalizerSpec.name
         pieces = proto.pieces.map(\.piece)
         types = proto.pieces.map(\.type)
         scores = proto.pieces.map(\.score)
@@ -96,6 +97,9 @@ public final class SentencePieceModel: Sendable {
 
     /// The number of pieces.
     public var count: Int { pieces.count }
+
+    /// The normalizer spec's rule name (`nmt_nfkc` for KoBERT's model, `identity` for none).
+    public let normalizationRuleName: String
 
     /// The id of `piece`, or nil if the model has no such piece (sentencepiece's `PieceToId`
     /// answers the unknown id instead).

@@ -34,6 +34,7 @@ private enum Proto {
         #expect(model.count == 5800)
         #expect(Array(model.pieces.prefix(5)) == ["[UNK]", "[PAD]", "[CLS]", "[SEP]", "[MASK]"])
         #expect(model.unknownID == 0)
+        #expect(model.normalizationRuleName == "nmt_nfkc")
         #expect(model.id(of: "[MASK]") == 4)
         #expect(model.id(of: "\u{2581}너무") == 11)
         #expect(model.id(of: "no such piece") == nil)
