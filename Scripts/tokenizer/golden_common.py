@@ -58,6 +58,9 @@ ADVERSARIAL = [
     ("ㅋㅋ 1,000원", 8),
     ("", 8),
     ("한국어 모델을 공유합니다.", 3),
+    ("나는 [MASK] 좋아", MAX_LEN),
+    ("나는[CLS]좋아 [SEP] x [UNK][PAD]", MAX_LEN),
+    ("[MASK", MAX_LEN),
 ]
 
 

@@ -40,14 +40,14 @@ struct GoldenFile: Sendable, CustomTestStringConvertible {
     }
 
     static let sentencePiece = [
-        GoldenFile(name: "golden-sentencepiece-adversarial.json", model: .emotionDialogue, pipeline: nil, count: 32),
-        GoldenFile(name: "golden-sentencepiece-digit-comma.json", model: .digitComma, pipeline: nil, count: 35),
-        GoldenFile(name: "golden-sentencepiece-bpe.json", model: .bpe, pipeline: nil, count: 35),
+        GoldenFile(name: "golden-sentencepiece-adversarial.json", model: .emotionDialogue, pipeline: nil, count: 35),
+        GoldenFile(name: "golden-sentencepiece-digit-comma.json", model: .digitComma, pipeline: nil, count: 38),
+        GoldenFile(name: "golden-sentencepiece-bpe.json", model: .bpe, pipeline: nil, count: 38),
     ]
     static let pipelines = [
-        GoldenFile(name: "golden-gluonnlp-adversarial.json", model: .emotionDialogue, pipeline: .gluonnlp, count: 34),
-        GoldenFile(name: "golden-kobert-hf-adversarial.json", model: .emotionDialogue, pipeline: .kobertHF, count: 34),
-        GoldenFile(name: "golden-kobert-hf-digit-comma.json", model: .digitComma, pipeline: .kobertHF, count: 37),
+        GoldenFile(name: "golden-gluonnlp-adversarial.json", model: .emotionDialogue, pipeline: .gluonnlp, count: 37),
+        GoldenFile(name: "golden-kobert-hf-adversarial.json", model: .emotionDialogue, pipeline: .kobertHF, count: 37),
+        GoldenFile(name: "golden-kobert-hf-digit-comma.json", model: .digitComma, pipeline: .kobertHF, count: 40),
     ]
 }
 
