@@ -15,6 +15,9 @@ from dataset import sentences
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 MODEL = ROOT / "Sources" / "SentencePiece" / "Resources" / "emotion-dialogue.model"
 FIXTURES = ROOT / "Tests" / "SentencePieceTests" / "Fixtures"
+# Test-only model whose user-defined pieces end in digit+comma (see train_model.py).
+DIGIT_COMMA_MODEL = FIXTURES / "digit-comma.model"
+BPE_MODEL = FIXTURES / "bpe.model"
 MAX_LEN = 64
 
 LONG = "오늘은 정말 기분이 좋아서 친구들이랑 같이 맛있는 걸 먹으러 가기로 했어. "
@@ -55,6 +58,17 @@ ADVERSARIAL = [
     ("ㅋㅋ 1,000원", 8),
     ("", 8),
     ("한국어 모델을 공유합니다.", 3),
+    ("나는 [MASK] 좋아", MAX_LEN),
+    ("나는[CLS]좋아 [SEP] x [UNK][PAD]", MAX_LEN),
+    ("[MASK", MAX_LEN),
+]
+
+
+# Extra sentences for the digit+comma model, on top of ADVERSARIAL.
+DIGIT_COMMA = [
+    ("1,000,000원 12,345원 0, 5,5", MAX_LEN),
+    ("값은 1,500원이고 00,1 그리고 ₁,", MAX_LEN),
+    ("12,12,12, 1, 1,1", MAX_LEN),
 ]
 
 
@@ -80,11 +94,15 @@ def write_golden(pipeline, encode):
         lines.append(f"{row}\t{valid}\t{fnv1a64(ids):016x}\t{fnv1a64(segments):016x}")
     _write_atomic(FIXTURES / f"golden-{pipeline}-dataset.tsv", "\n".join(lines) + "\n")
 
+    write_cases(f"golden-{pipeline}-adversarial.json", ADVERSARIAL, encode)
+    print(f"{pipeline}: {len(lines) - 1} dataset rows, {len(ADVERSARIAL)} adversarial cases")
+
+
+def write_cases(name, texts, encode):
+    """Writes full pipeline output for each (text, max_len) to the fixture `name`."""
     cases = []
-    for text, max_len in ADVERSARIAL:
+    for text, max_len in texts:
         pieces, ids, valid, segments = encode(text, max_len)
         cases.append({"text": text, "max_len": max_len, "pieces": pieces, "token_ids": ids,
                       "valid_length": valid, "segment_ids": segments})
-    _write_atomic(FIXTURES / f"golden-{pipeline}-adversarial.json",
-                  json.dumps(cases, ensure_ascii=False, indent=1) + "\n")
-    print(f"{pipeline}: {len(lines) - 1} dataset rows, {len(cases)} adversarial cases")
+    _write_atomic(FIXTURES / name, json.dumps(cases, ensure_ascii=False, indent=1) + "\n")

@@ -13,7 +13,7 @@ original raises NameError whenever that split fires; the class below inherits XL
 from transformers import XLNetTokenizer
 from transformers.tokenization_utils import AddedToken
 
-from golden_common import MODEL, write_golden
+from golden_common import ADVERSARIAL, DIGIT_COMMA, DIGIT_COMMA_MODEL, MODEL, write_cases, write_golden
 
 
 class KoBERTStyleTokenizer(XLNetTokenizer):
@@ -38,15 +38,20 @@ class KoBERTStyleTokenizer(XLNetTokenizer):
         return [0] * (len(token_ids_0) + 2)
 
 
-def main():
-    tokenizer = KoBERTStyleTokenizer(str(MODEL))
+def encoder(model):
+    tokenizer = KoBERTStyleTokenizer(str(model))
 
     def encode(text, max_len):
         out = tokenizer(text, max_length=max_len, truncation=True, padding="max_length")
         return (tokenizer.tokenize(text), out["input_ids"], sum(out["attention_mask"]),
                 out["token_type_ids"])
+    return encode
 
-    write_golden("kobert-hf", encode)
+
+def main():
+    write_golden("kobert-hf", encoder(MODEL))
+    write_cases("golden-kobert-hf-digit-comma.json", DIGIT_COMMA + ADVERSARIAL, encoder(DIGIT_COMMA_MODEL))
+    print(f"kobert-hf with digit-comma.model: {len(DIGIT_COMMA + ADVERSARIAL)} cases")
 
 
 if __name__ == "__main__":

@@ -1,9 +1,14 @@
 /// A byte-level trie mapping UTF-8 keys to values, built once and searched without allocating.
 ///
-/// Nodes are numbered; node 0 is the root. The root's children live in a dense 256-entry table;
-/// every other node's children are a sorted run in `labels`/`targets`, found by binary search.
+/// Nodes are numbered; node 0 is the root. A node with many children (the root, and the nodes
+/// after a UTF-8 lead byte in Korean text) has a dense 256-entry row in `denseChildren`; other
+/// nodes keep a sorted run in `labels`/`targets`, found by binary search.
 struct ByteTrie: Sendable {
-    private var rootChildren = [Int32](repeating: -1, count: 256)
+    /// Nodes with at least this many children get a dense row.
+    private static let denseThreshold = 8
+    /// Per node: the start of its dense row in `denseChildren`, or -1.
+    private var denseRow = [Int32]()
+    private var denseChildren = [Int32]()
     private var childStart = [Int32]()
     private var childCount = [Int32]()
     private var labels = [UInt8]()
@@ -34,13 +39,18 @@ struct ByteTrie: Sendable {
         values = nodeValues
         childStart.reserveCapacity(children.count)
         childCount.reserveCapacity(children.count)
+        denseRow.reserveCapacity(children.count)
         for (node, map) in children.enumerated() {
             childStart.append(Int32(labels.count))
             childCount.append(Int32(map.count))
+            let isDense = node == 0 || map.count >= Self.denseThreshold
+            denseRow.append(isDense ? Int32(denseChildren.count) : -1)
+            let row = denseChildren.count
+            if isDense { denseChildren.append(contentsOf: repeatElement(-1, count: 256)) }
             for (label, target) in map.sorted(by: { $0.key < $1.key }) {
                 labels.append(label)
                 targets.append(target)
-                if node == 0 { rootChildren[Int(label)] = target }
+                if isDense { denseChildren[row + Int(label)] = target }
             }
         }
     }
@@ -48,8 +58,9 @@ struct ByteTrie: Sendable {
     /// The child of `node` along `byte`, or nil.
     @inline(__always)
     func child(_ node: Int, _ byte: UInt8) -> Int? {
-        if node == 0 {
-            let target = rootChildren[Int(byte)]
+        let row = denseRow[node]
+        if row >= 0 {
+            let target = denseChildren[Int(row) + Int(byte)]
             return target < 0 ? nil : Int(target)
         }
         var low = Int(childStart[node])

@@ -7,9 +7,10 @@ public enum TokenPipeline: String, Sendable, CaseIterable {
     /// characters dropped, whitespace normalized, NFD without nonspacing marks, punctuation split
     /// off) and SentencePiece then encodes each resulting token on its own.
     case gluonnlp
-    /// SKT's `KoBERTTokenizer` (Hugging Face): XLNet preprocessing (whitespace collapsed, NFKD
-    /// without combining marks), SentencePiece over the whole text, pieces ending in digit+comma
-    /// re-split, `[CLS] X [SEP]`, right padding, segment ids 0.
+    /// SKT's `KoBERTTokenizer` (Hugging Face): the special tokens `[CLS]` `[SEP]` `[UNK]` `[PAD]`
+    /// `[MASK]` written in the text are kept whole; each stretch between them gets XLNet
+    /// preprocessing (whitespace collapsed, NFKD without combining marks) and SentencePiece, with
+    /// pieces ending in digit+comma re-split; then `[CLS] X [SEP]`, right padding, segment ids 0.
     case kobertHF = "kobert-hf"
 }
 
@@ -66,6 +67,18 @@ public struct KoBERTTokenizer: Sendable {
         return result
     }
 
+    /// One line showing what `text` became: each piece and its id as `piece:id`, separated by
+    /// spaces, with `[CLS]` and `[SEP]`. Whitespace inside a piece (possible only in an unknown
+    /// piece) is shown escaped, so the line never breaks.
+    public func describe(_ text: String) -> String {
+        tokenize(text).map { token in
+            let piece = token.piece.unicodeScalars.map { scalar in
+                TextPreprocessing.isPythonWhitespace(scalar) ? scalar.escaped(asASCII: true) : String(scalar)
+            }.joined()
+            return "\(piece):\(token.id)"
+        }.joined(separator: " ")
+    }
+
     /// `text` as BERT input: `[CLS]`, its first `maxLength - 2` pieces, `[SEP]`, then `[PAD]` up to
     /// `maxLength` (values below 2 are treated as 2).
     public func encode(_ text: String, maxLength: Int = 64) -> EncodedSentence {
@@ -97,16 +110,48 @@ public struct KoBERTTokenizer: Sendable {
                 for segment in segments { body({ scratch.pieceText(segment) }, segment.id) }
             }
         case .kobertHF:
-            let preprocessed = TextPreprocessing.xlnetPreprocess(text)
-            let segments = SentencePieceModel.withUTF8(preprocessed) { model.encode(utf8: $0, scratch: &scratch) }
-            for segment in segments {
-                if let split = digitCommaSplit(scratch.pieceText(segment)) {
-                    for piece in split { body({ piece }, model.id(of: piece) ?? model.unknownID) }
-                } else {
-                    body({ scratch.pieceText(segment) }, segment.id)
+            for chunk in splitOnSpecialTokens(text) {
+                if let special = chunk.special {
+                    body({ special.piece }, special.id)
+                    continue
+                }
+                let preprocessed = TextPreprocessing.xlnetPreprocess(chunk.text)
+                let segments = SentencePieceModel.withUTF8(preprocessed) { model.encode(utf8: $0, scratch: &scratch) }
+                for segment in segments {
+                    if let split = digitCommaSplit(scratch.pieceText(segment)) {
+                        for piece in split { body({ piece }, model.id(of: piece) ?? model.unknownID) }
+                    } else {
+                        body({ scratch.pieceText(segment) }, segment.id)
+                    }
                 }
             }
         }
+    }
+
+    /// The special tokens that Hugging Face's tokenizer keeps whole when they appear in the text.
+    private static let specialTokens = ["[CLS]", "[SEP]", "[UNK]", "[PAD]", "[MASK]"]
+
+    /// `text` cut into plain stretches and special tokens, left to right, matching code points.
+    private func splitOnSpecialTokens(_ text: String) -> [(text: String, special: (piece: String, id: Int)?)] {
+        var chunks = [(text: String, special: (piece: String, id: Int)?)]()
+        let scalars = text.unicodeScalars
+        var plainStart = scalars.startIndex
+        var position = scalars.startIndex
+        while position < scalars.endIndex {
+            let tail = scalars[position...]
+            if scalars[position] == "[",
+               let token = Self.specialTokens.first(where: { tail.starts(with: $0.unicodeScalars) }),
+               let id = model.id(of: token) {
+                chunks.append((String(scalars[plainStart..<position]), nil))
+                chunks.append((token, (token, id)))
+                position = scalars.index(position, offsetBy: token.unicodeScalars.count)
+                plainStart = position
+            } else {
+                position = scalars.index(after: position)
+            }
+        }
+        chunks.append((String(scalars[plainStart...]), nil))
+        return chunks
     }
 
     /// XLNetTokenizer's re-split of a piece that ends in a digit and a comma (such as `▁1,`): the

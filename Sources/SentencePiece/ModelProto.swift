@@ -4,7 +4,8 @@ import Foundation
 public enum SentencePieceError: Error, CustomStringConvertible, Equatable {
     /// The file could not be read.
     case unreadable(path: String, reason: String)
-    /// The bytes are not a well-formed `ModelProto` protobuf; `field` names where decoding stopped.
+    /// The bytes are not a well-formed `ModelProto` protobuf: `field` names the message being read
+    /// and `offset` the file offset where decoding stopped.
     case malformed(field: String, offset: Int, reason: String)
     /// The model is well-formed protobuf but not a usable SentencePiece model.
     case invalidModel(String)
@@ -61,6 +62,7 @@ struct ModelProto {
     var pieces = [Piece]()
     var trainerSpec = TrainerSpec()
     var normalizerSpec = NormalizerSpec()
+    /// Read so that a malformed one is reported; encoding never denormalizes.
     var denormalizerSpec: NormalizerSpec?
 
     init(bytes: [UInt8]) throws {

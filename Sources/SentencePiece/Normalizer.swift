@@ -21,6 +21,11 @@ struct Normalizer: Sendable {
         self.treatWhitespaceAsSuffix = treatWhitespaceAsSuffix
     }
 
+    /// The length of the longest user-defined symbol at `input[start...]`, or 0.
+    func userDefinedPrefixLength(_ input: UnsafeBufferPointer<UInt8>, _ start: Int) -> Int {
+        userDefined?.longestPrefix(input, from: start) ?? 0
+    }
+
     /// Where the normalized form of one prefix comes from.
     private enum Prefix {
         case input(Range<Int>)
@@ -31,10 +36,8 @@ struct Normalizer: Sendable {
     /// Normalizes the prefix of `input[start...]`; returns the source and bytes consumed.
     @inline(__always)
     private func normalizePrefix(_ input: UnsafeBufferPointer<UInt8>, _ start: Int) -> (Prefix, Int) {
-        if let userDefined {
-            let length = userDefined.longestPrefix(input, from: start)
-            if length > 0 { return (.input(start..<(start + length)), length) }
-        }
+        let userDefinedLength = userDefinedPrefixLength(input, start)
+        if userDefinedLength > 0 { return (.input(start..<(start + userDefinedLength)), userDefinedLength) }
         if let charsmap, let match = charsmap.longestMatch(input, from: start) {
             return (.rule(match.replacement), match.length)
         }

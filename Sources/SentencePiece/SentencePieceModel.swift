@@ -2,14 +2,15 @@ import Foundation
 
 /// A SentencePiece model read from a `.model` file (the `ModelProto` protobuf), encoding text
 /// exactly as sentencepiece's `SentencePieceProcessor` does: normalization from the model's own
-/// precompiled charsmap, then Unigram Viterbi segmentation, with runs of unknown characters merged
-/// into one unknown piece.
+/// precompiled charsmap, then Unigram Viterbi segmentation (or BPE merges for BPE models), with
+/// runs of unknown characters merged into one unknown piece.
 public final class SentencePieceModel: Sendable {
     /// Every piece, indexed by id.
     public let pieces: [String]
     /// The id of the unknown piece (type UNKNOWN).
     public let unknownID: Int
 
+    private let modelType: ModelProto.ModelType
     private let types: [ModelProto.PieceType]
     private let scores: [Float]
     /// NORMAL, USER_DEFINED and UNUSED pieces, as sentencepiece's model trie.
@@ -41,8 +42,8 @@ public final class SentencePieceModel: Sendable {
     public init(data: Data) throws {
         let proto = try ModelProto(bytes: [UInt8](data))
         guard !proto.pieces.isEmpty else { throw SentencePieceError.invalidModel("the model has no pieces") }
-        guard proto.trainerSpec.modelType == .unigram else {
-            throw SentencePieceError.unsupported("model_type \(proto.trainerSpec.modelType); only Unigram models are implemented")
+        guard proto.trainerSpec.modelType == .unigram || proto.trainerSpec.modelType == .bpe else {
+            throw SentencePieceError.unsupported("model_type \(proto.trainerSpec.modelType); only Unigram and BPE models are implemented")
         }
         guard !proto.trainerSpec.byteFallback else {
             throw SentencePieceError.unsupported("byte_fallback is not implemented")
@@ -78,6 +79,8 @@ public final class SentencePieceModel: Sendable {
         }
         guard let unknown else { throw SentencePieceError.invalidModel("the model has no unknown piece") }
 
+        modelType = proto.trainerSpec.modelType
+        normalizationRuleName = proto.normalizerSpec.name
         pieces = proto.pieces.map(\.piece)
         types = proto.pieces.map(\.type)
         scores = proto.pieces.map(\.score)
@@ -94,6 +97,9 @@ public final class SentencePieceModel: Sendable {
 
     /// The number of pieces.
     public var count: Int { pieces.count }
+
+    /// The normalizer spec's rule name (`nmt_nfkc` for KoBERT's model, `identity` for none).
+    public let normalizationRuleName: String
 
     /// The id of `piece`, or nil if the model has no such piece (sentencepiece's `PieceToId`
     /// answers the unknown id instead).
@@ -155,14 +161,34 @@ public final class SentencePieceModel: Sendable {
     /// `scratch.normalized`.
     func encode(utf8 input: UnsafeBufferPointer<UInt8>, scratch: inout Scratch) -> [Segment] {
         normalizer.normalize(input, into: &scratch.normalized)
-        return scratch.normalized.withUnsafeBufferPointer { viterbi($0, scratch: &scratch) }
+        let normalized = scratch.normalized
+        let segments = normalized.withUnsafeBufferPointer { text in
+            modelType == .bpe ? bpe(text) : viterbi(text, scratch: &scratch)
+        }
+        return mergingUnknownRuns(segments)
+    }
+
+    /// sentencepiece's processor merges each run of unknown pieces into one unknown piece.
+    private func mergingUnknownRuns(_ segments: [Segment]) -> [Segment] {
+        var segments = segments
+        var kept = 0
+        for index in segments.indices {
+            if kept > 0 && segments[index].id == unknownID && segments[kept - 1].id == unknownID {
+                segments[kept - 1].end = segments[index].end
+            } else {
+                segments[kept] = segments[index]
+                kept += 1
+            }
+        }
+        segments.removeLast(segments.count - kept)
+        return segments
     }
 
     /// sentencepiece's optimized Unigram Viterbi (`EncodeOptimized`): the best path ending at each
     /// byte offset, pieces found by walking the trie from each character start; a character that
     /// starts no piece of its own becomes an unknown node scored `min_score - 10`. Arithmetic
     /// follows the C++ types (float path scores, double candidates for piece nodes) so ties break
-    /// identically. Runs of unknown pieces are then merged into one.
+    /// identically.
     private func viterbi(_ text: UnsafeBufferPointer<UInt8>, scratch: inout Scratch) -> [Segment] {
         let size = text.count
         guard size > 0 else { return [] }
@@ -219,21 +245,120 @@ public final class SentencePieceModel: Sendable {
         var end = size
         while end > 0 {
             let start = scratch.bestStart[end]
-            let id = scratch.bestID[end]
-            if id == unknownID, let last = segments.last, last.id == unknownID {
-                segments[segments.count - 1].start = start  // merge a run of unknown pieces
-            } else {
-                segments.append(Segment(start: start, end: end, id: id))
-            }
+            segments.append(Segment(start: start, end: end, id: scratch.bestID[end]))
             end = start
         }
         segments.reverse()
         return segments
     }
 
+    /// sentencepiece's BPE encoding (bpe_model.cc): start from characters (user-defined symbols
+    /// whole and frozen), repeatedly merge the adjacent pair that forms the highest-scoring piece
+    /// (leftmost on ties), then split any UNUSED piece back along the merge that made it.
+    private func bpe(_ text: UnsafeBufferPointer<UInt8>) -> [Segment] {
+        struct Symbol {
+            var start: Int, end: Int, previous: Int, next: Int, frozen: Bool
+        }
+        var symbols = [Symbol]()
+        var position = 0
+        while position < text.count {
+            let userDefined = normalizer.userDefinedPrefixLength(text, position)
+            let length = userDefined > 0 ? userDefined : min(Normalizer.oneCharLength(text[position]), text.count - position)
+            symbols.append(Symbol(start: position, end: position + length, previous: symbols.count - 1,
+                                  next: position + length < text.count ? symbols.count + 1 : -1, frozen: userDefined > 0))
+            position += length
+        }
+        var agenda = PairHeap()
+        var reverseMerges = [ArraySlice<UInt8>: (Range<Int>, Range<Int>)]()
+        let bytes = Array(text)
+        func addPair(_ left: Int, _ right: Int) {
+            guard left >= 0, right >= 0, !symbols[left].frozen, !symbols[right].frozen else { return }
+            let start = symbols[left].start, end = symbols[right].end
+            guard let id = pieceTrie.exactMatch(bytes[start..<end]) else { return }
+            agenda.push(.init(left: left, right: right, score: scores[id], size: end - start))
+            if types[id] == .unused {
+                reverseMerges[bytes[start..<end]] = (start..<symbols[left].end, symbols[right].start..<end)
+            }
+        }
+        for index in symbols.indices.dropFirst() { addPair(index - 1, index) }
+        while let top = agenda.pop() {
+            let left = symbols[top.left], right = symbols[top.right]
+            guard left.start < left.end, right.start < right.end,
+                  (left.end - left.start) + (right.end - right.start) == top.size else { continue }
+            symbols[top.left].end = right.end
+            symbols[top.left].next = right.next
+            if right.next >= 0 { symbols[right.next].previous = top.left }
+            symbols[top.right].end = symbols[top.right].start  // emptied
+            addPair(symbols[top.left].previous, top.left)
+            addPair(top.left, symbols[top.left].next)
+        }
+
+        var segments = [Segment]()
+        func resegment(_ range: Range<Int>) {
+            let id = id(ofUTF8: bytes[range])
+            if types[id] == .unused, let (left, right) = reverseMerges[bytes[range]] {
+                resegment(left)
+                resegment(right)
+            } else {
+                segments.append(Segment(start: range.lowerBound, end: range.upperBound, id: id))
+            }
+        }
+        var index = symbols.isEmpty ? -1 : 0
+        while index >= 0 {
+            resegment(symbols[index].start..<symbols[index].end)
+            index = symbols[index].next
+        }
+        return segments
+    }
+
+    /// sentencepiece's `PieceToId` on UTF-8 bytes: the piece's id, or the unknown id.
+    private func id(ofUTF8 piece: ArraySlice<UInt8>) -> Int {
+        pieceTrie.exactMatch(piece) ?? reservedIDs[String(decoding: piece, as: UTF8.self)] ?? unknownID
+    }
+
     /// Calls `body` with `text`'s UTF-8 bytes.
     static func withUTF8<R>(_ text: String, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
         var text = text
         return text.withUTF8(body)
+    }
+}
+
+/// A max-heap of candidate BPE merges: higher score first, then the leftmost.
+private struct PairHeap {
+    struct Pair {
+        var left: Int, right: Int, score: Float, size: Int
+    }
+    private var items = [Pair]()
+
+    private static func precedes(_ a: Pair, _ b: Pair) -> Bool {
+        a.score > b.score || (a.score == b.score && a.left < b.left)
+    }
+
+    mutating func push(_ pair: Pair) {
+        items.append(pair)
+        var child = items.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard Self.precedes(items[child], items[parent]) else { break }
+            items.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    mutating func pop() -> Pair? {
+        guard !items.isEmpty else { return nil }
+        items.swapAt(0, items.count - 1)
+        let top = items.removeLast()
+        var parent = 0
+        while true {
+            let left = 2 * parent + 1, right = left + 1
+            var first = parent
+            if left < items.count && Self.precedes(items[left], items[first]) { first = left }
+            if right < items.count && Self.precedes(items[right], items[first]) { first = right }
+            if first == parent { break }
+            items.swapAt(parent, first)
+            parent = first
+        }
+        return top
     }
 }

@@ -17,6 +17,16 @@ enum Fixtures {
         try SentencePieceModel(contentsOf: SentencePieceModel.builtInEmotionDialogue)
     }
 
+    /// The test-only model whose user-defined pieces end in digit+comma (Scripts/tokenizer/train_model.py).
+    static let digitCommaModel: Result<SentencePieceModel, Error> = Result {
+        try SentencePieceModel(contentsOf: url("digit-comma.model"))
+    }
+
+    /// The small BPE test model (Scripts/tokenizer/train_model.py).
+    static let bpeModel: Result<SentencePieceModel, Error> = Result {
+        try SentencePieceModel(contentsOf: url("bpe.model"))
+    }
+
     /// `text` as code points, for mismatch messages (Korean is compared as scalars, never String ==).
     static func scalars(_ text: String) -> String {
         text.unicodeScalars.map { String($0.value, radix: 16, uppercase: true) }.joined(separator: " ")

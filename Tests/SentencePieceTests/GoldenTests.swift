@@ -20,10 +20,42 @@ private struct SentencePieceCase: Decodable {
     let ids: [Int]
 }
 
+/// A golden file for hand-written sentences: which model, which pipeline (nil: sentencepiece
+/// alone), and how many cases it must hold.
+struct GoldenFile: Sendable, CustomTestStringConvertible {
+    enum Model: Sendable { case emotionDialogue, digitComma, bpe }
+    let name: String
+    let model: Model
+    let pipeline: TokenPipeline?
+    let count: Int
+
+    var testDescription: String { name }
+
+    func loadModel() throws -> SentencePieceModel {
+        switch model {
+        case .emotionDialogue: return try Fixtures.builtInModel.get()
+        case .digitComma: return try Fixtures.digitCommaModel.get()
+        case .bpe: return try Fixtures.bpeModel.get()
+        }
+    }
+
+    static let sentencePiece = [
+        GoldenFile(name: "golden-sentencepiece-adversarial.json", model: .emotionDialogue, pipeline: nil, count: 35),
+        GoldenFile(name: "golden-sentencepiece-digit-comma.json", model: .digitComma, pipeline: nil, count: 38),
+        GoldenFile(name: "golden-sentencepiece-bpe.json", model: .bpe, pipeline: nil, count: 38),
+    ]
+    static let pipelines = [
+        GoldenFile(name: "golden-gluonnlp-adversarial.json", model: .emotionDialogue, pipeline: .gluonnlp, count: 37),
+        GoldenFile(name: "golden-kobert-hf-adversarial.json", model: .emotionDialogue, pipeline: .kobertHF, count: 37),
+        GoldenFile(name: "golden-kobert-hf-digit-comma.json", model: .digitComma, pipeline: .kobertHF, count: 40),
+    ]
+}
+
 @Suite struct GoldenTests {
-    @Test func sentencePieceMatchesPythonOnAdversarialText() throws {
-        let model = try Fixtures.builtInModel.get()
-        let cases = try Fixtures.json([SentencePieceCase].self, "golden-sentencepiece-adversarial.json")
+    @Test(arguments: GoldenFile.sentencePiece)
+    func sentencePieceMatchesPythonOnHandWrittenText(_ file: GoldenFile) throws {
+        let model = try file.loadModel()
+        let cases = try Fixtures.json([SentencePieceCase].self, file.name)
         var mismatches = 0
         for (index, golden) in cases.enumerated() {
             let normalized = model.normalize(golden.text)
@@ -41,15 +73,16 @@ private struct SentencePieceCase: Decodable {
                     """)
             }
         }
-        print("sentencepiece adversarial: \(cases.count - mismatches)/\(cases.count) match")
-        #expect(cases.count == 32)
+        print("\(file.name): \(cases.count - mismatches)/\(cases.count) match")
+        #expect(cases.count == file.count)
         #expect(mismatches == 0)
     }
 
-    @Test(arguments: TokenPipeline.allCases)
-    func pipelineMatchesPythonOnAdversarialText(_ pipeline: TokenPipeline) throws {
-        let tokenizer = try KoBERTTokenizer(model: Fixtures.builtInModel.get(), pipeline: pipeline)
-        let cases = try Fixtures.json([PipelineCase].self, "golden-\(pipeline.rawValue)-adversarial.json")
+    @Test(arguments: GoldenFile.pipelines)
+    func pipelineMatchesPythonOnHandWrittenText(_ file: GoldenFile) throws {
+        let pipeline = try #require(file.pipeline)
+        let tokenizer = try KoBERTTokenizer(model: file.loadModel(), pipeline: pipeline)
+        let cases = try Fixtures.json([PipelineCase].self, file.name)
         var mismatches = 0
         for (index, golden) in cases.enumerated() {
             let encoded = tokenizer.encode(golden.text, maxLength: golden.max_len)
@@ -67,8 +100,8 @@ private struct SentencePieceCase: Decodable {
                     """)
             }
         }
-        print("\(pipeline.rawValue) adversarial: \(cases.count - mismatches)/\(cases.count) match")
-        #expect(cases.count == 34)
+        print("\(file.name): \(cases.count - mismatches)/\(cases.count) match")
+        #expect(cases.count == file.count)
         #expect(mismatches == 0)
     }
 
@@ -102,6 +135,31 @@ private struct SentencePieceCase: Decodable {
             }
         }
         print("\(pipeline.rawValue) dataset: \(lines.count - mismatches)/\(lines.count) rows match")
+        #expect(mismatches == 0)
+    }
+
+    /// Every dataset sentence through the BPE test model, against digests of sentencepiece's ids.
+    @Test func bpeMatchesPythonOnDataset() throws {
+        let model = try Fixtures.bpeModel.get()
+        let sentences = try SeedDatasetReader.sentences()
+        let lines = try String(contentsOf: Fixtures.url("golden-sentencepiece-bpe-dataset.tsv"), encoding: .utf8)
+            .split(separator: "\n").dropFirst()
+        try #require(lines.count == sentences.count)
+        var mismatches = 0
+        for line in lines {
+            let fields = line.split(separator: "\t")
+            let row = try #require(Int(fields[0]))
+            let count = try #require(Int(fields[1]))
+            let digest = try #require(UInt64(fields[2], radix: 16))
+            let ids = model.encode(sentences[row]).map { Int32($0) }
+            if ids.count != count || Fixtures.fnv1a64(ids) != digest {
+                mismatches += 1
+                if mismatches <= 10 {
+                    print("bpe mismatch, dataset row \(row): scalars [\(Fixtures.scalars(sentences[row]))] ours \(ids) \(model.encodeAsPieces(sentences[row]))")
+                }
+            }
+        }
+        print("bpe dataset: \(lines.count - mismatches)/\(lines.count) rows match")
         #expect(mismatches == 0)
     }
 }
