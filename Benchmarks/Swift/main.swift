@@ -214,7 +214,7 @@ func kernelsCase(options o: Options) throws {
     let mean = buffer(N), rstd = buffer(N), lnw = buffer(C), lnb = buffer(C)
     let valid = UnsafeMutablePointer<Int32>.allocate(capacity: B)
     valid.initialize(repeating: Int32(T), count: B)
-    let drop = DropoutSite(probability: 0.1, seed: 1, step: 0, site: 0)
+    let drop = DropoutSite(probability: 0.1, seed: 1, step: 0, site: 0, positions: 512)
     let model = try makeModel()
     let grads = ParameterBuffer(layout: model.layout)
     let adam = AdamW(layout: model.layout)
