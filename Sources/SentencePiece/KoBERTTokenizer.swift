@@ -105,7 +105,7 @@ public struct KoBERTTokenizer: Sendable {
             var utf8 = [UInt8]()
             for token in TextPreprocessing.gluonBasicTokens(text) {
                 utf8.removeAll(keepingCapacity: true)
-                for scalar in token { utf8.append(contentsOf: UTF8.encode(scalar)!) }
+                for scalar in token { UTF8.encode(scalar) { utf8.append($0) } }
                 let segments = utf8.withUnsafeBufferPointer { model.encode(utf8: $0, scratch: &scratch) }
                 for segment in segments { body({ scratch.pieceText(segment) }, segment.id) }
             }

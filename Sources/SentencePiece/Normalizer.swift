@@ -29,7 +29,7 @@ struct Normalizer: Sendable {
     /// Where the normalized form of one prefix comes from.
     private enum Prefix {
         case input(Range<Int>)
-        case rule(Range<Int>)
+        case rule(ArraySlice<UInt8>)
         case replacementCharacter
     }
 
@@ -39,7 +39,7 @@ struct Normalizer: Sendable {
         let userDefinedLength = userDefinedPrefixLength(input, start)
         if userDefinedLength > 0 { return (.input(start..<(start + userDefinedLength)), userDefinedLength) }
         if let charsmap, let match = charsmap.longestMatch(input, from: start) {
-            return (.rule(match.replacement), match.length)
+            return (.rule(charsmap.replacement(match.replacement)), match.length)
         }
         let length = Self.utf8Length(input, start)
         return length == 0 ? (.replacementCharacter, 1) : (.input(start..<(start + length)), length)
@@ -52,8 +52,8 @@ struct Normalizer: Sendable {
         switch prefix {
         case let .input(range):
             return body(UnsafeBufferPointer(rebasing: input[range]))
-        case let .rule(range):
-            return charsmap!.replacement(range).withUnsafeBufferPointer(body)
+        case let .rule(replacement):
+            return replacement.withUnsafeBufferPointer(body)
         case .replacementCharacter:
             return [0xEF, 0xBF, 0xBD].withUnsafeBufferPointer(body)
         }

@@ -69,7 +69,9 @@ public final class SentencePieceModel: Sendable {
                 reserved[piece.piece] = id
             }
             if piece.type == .unknown {
-                guard unknown == nil else { throw SentencePieceError.invalidModel("more than one unknown piece (ids \(unknown!) and \(id))") }
+                if let previous = unknown {
+                    throw SentencePieceError.invalidModel("more than one unknown piece (ids \(previous) and \(id))")
+                }
                 unknown = id
             }
             if piece.type == .normal {
