@@ -15,7 +15,6 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
     ],
     targets: [
         // OpenBLAS on Linux (libopenblas-dev). On Apple platforms Kernels imports Accelerate instead.
@@ -35,7 +34,7 @@ let package = Package(
         .target(name: "BERT", dependencies: ["Kernels", "SafeTensors"], swiftSettings: [.swiftLanguageMode(.v5)]),
         .target(
             name: "SentencePiece",
-            dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")], resources: [.copy("Resources/emotion-dialogue.model")]
+            resources: [.copy("Resources/emotion-dialogue.model")]
         ),
         .target(name: "EmotionClassifier", dependencies: ["BERT", "SentencePiece"], resources: [.copy("Resources/sample-emotions.csv")]),
         .executableTarget(
@@ -48,7 +47,7 @@ let package = Package(
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"], resources: [.copy("Fixtures")]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "SafeTensors"], resources: [.copy("Fixtures")]),
         .testTarget(name: "BERTTests", dependencies: ["BERT"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "SentencePieceTests", dependencies: ["SentencePiece"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "SentencePieceTests", dependencies: ["SentencePiece", "EmotionClassifier"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EmotionClassifierTests", dependencies: ["EmotionClassifier"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CLITests", dependencies: ["kobert-emotion"]),
         // Side-by-side benchmark (Benchmarks/run.sh); not part of the tests.
