@@ -60,7 +60,11 @@ public final class BertRunner: @unchecked Sendable {
     private var mode: RunMode = .inference
     public private(set) var lastLoss: Float = .nan
 
-    public init(model: BertClassifier, maxBatch: Int, maxLength: Int, training: Bool) throws {
+    /// - Parameters:
+    ///   - training: allocate gradients and everything the backward pass needs.
+    ///   - keepIntermediates: for inference, keep every layer's activations so `intermediate(_:)`
+    ///     can show them; otherwise the layers share one set of buffers (12x less memory for KoBERT).
+    public init(model: BertClassifier, maxBatch: Int, maxLength: Int, training: Bool, keepIntermediates: Bool = false) throws {
         let cfg = model.config
         guard maxBatch > 0, maxLength > 0, maxLength <= cfg.maxPositionEmbeddings else {
             throw BertError.invalidBatch("maxBatch \(maxBatch) and maxLength \(maxLength) must be positive, maxLength at most max_position_embeddings \(cfg.maxPositionEmbeddings)")
@@ -76,7 +80,8 @@ public final class BertRunner: @unchecked Sendable {
         let dropsProbs = training && cfg.attentionProbsDropoutProb > 0
         // The size table: every buffer, in order.
         var sizes: [Int] = []
-        for _ in 0..<cfg.numHiddenLayers {
+        let storedLayers = training || keepIntermediates ? cfg.numHiddenLayers : min(1, cfg.numHiddenLayers)
+        for _ in 0..<storedLayers {
             sizes += [N * 3 * C, P, dropsProbs ? P : 0, N * C, N * C, N * C, N, N, N * I, N * I, N * C, N * C, N, N]
         }
         sizes += [N * C, N * C, N, N, N * C]                        // embSum, embOut, embMean, embRstd, tmp
@@ -96,11 +101,14 @@ public final class BertRunner: @unchecked Sendable {
             cursor += sizeIter.next()!
             return p
         }
-        for _ in 0..<cfg.numHiddenLayers {
+        for _ in 0..<storedLayers {
             layers.append(LayerActs(qkv: next(), probs: next(), probsDropped: next(), ctx: next(), ln1In: next(),
                                     ln1Out: next(), ln1Mean: next(), ln1Rstd: next(), ffnPre: next(), ffnAct: next(),
                                     ln2In: next(), out: next(), ln2Mean: next(), ln2Rstd: next()))
         }
+        // Without stored intermediates every layer reuses the one set: a layer reads its input
+        // (the previous layer's `out`, the same buffer) only before it writes its own `out`.
+        while layers.count < cfg.numHiddenLayers { layers.append(layers[0]) }
         embSum = next(); embOut = next(); embMean = next(); embRstd = next(); tmp = next()
         clsIn = next(); poolPre = next(); pooled = next(); pooledDrop = next(); logits = next(); probs = next()
         if training {
@@ -120,6 +128,8 @@ public final class BertRunner: @unchecked Sendable {
         arena.deallocate()
         tokenIds.deallocate()
     }
+
+    private var storesAllLayers: Bool { layers.count < 2 || layers[0].qkv != layers[1].qkv }
 
     /// Bytes held by activation (and activation-gradient) buffers.
     public var activationBytes: Int { arenaCount * 4 }
@@ -277,7 +287,8 @@ public final class BertRunner: @unchecked Sendable {
         return loss
     }
 
-    /// A named intermediate of the last forward pass, for comparing with a reference dump:
+    /// A named intermediate of the last forward pass, for comparing with a reference dump (earlier
+    /// layers only when the runner keeps intermediates or trains):
     /// `emb.out`, `layer{i}.attn.probs` [B, NH, T, T], `layer{i}.attn.context`, `layer{i}.attn.out`,
     /// `layer{i}.ffn.act` [B, T, I], `layer{i}.out`, `pooler` [B, C], `logits` [B, K].
     public func intermediate(_ name: String) -> [Float]? {
@@ -290,7 +301,8 @@ public final class BertRunner: @unchecked Sendable {
         default: break
         }
         let parts = name.split(separator: ".", maxSplits: 1)
-        guard parts.count == 2, parts[0].hasPrefix("layer"), let l = Int(parts[0].dropFirst(5)), layers.indices.contains(l) else { return nil }
+        guard parts.count == 2, parts[0].hasPrefix("layer"), let l = Int(parts[0].dropFirst(5)), layers.indices.contains(l),
+              storesAllLayers || l == layers.count - 1 else { return nil }
         let a = layers[l]
         switch parts[1] {
         case "attn.probs": return array(a.probs, B * cfg.numAttentionHeads * T * T)

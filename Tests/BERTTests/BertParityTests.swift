@@ -50,8 +50,12 @@ struct BertParityTests {
     @Test func forwardMatchesPyTorchLayerByLayer() throws {
         let model = try loadTiny()
         let (batch, _) = try Self.batch(ref)
-        let runner = try BertRunner(model: model, maxBatch: 4, maxLength: 16, training: false)
+        let runner = try BertRunner(model: model, maxBatch: 4, maxLength: 16, training: false, keepIntermediates: true)
         try runner.forward(batch)
+        // A runner whose layers share one buffer set gives the same logits.
+        let lean = try BertRunner(model: model, maxBatch: 4, maxLength: 16, training: false)
+        #expect(lean.activationBytes < runner.activationBytes)
+        check(Array(try lean.forward(batch)), try ref.floats("logits"), "logits (shared layer buffers)", atol: 1e-4, rtol: 1e-4)
         var names = ["emb.out", "pooler", "logits"]
         for l in 0..<model.config.numHiddenLayers {
             names += ["attn.probs", "attn.context", "attn.out", "ffn.act", "out"].map { "layer\(l).\($0)" }
