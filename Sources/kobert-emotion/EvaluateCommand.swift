@@ -42,15 +42,15 @@ struct Evaluate: ParsableCommand {
             print("test split: \(s.testCount) sentences (\(s.mode.rawValue), seed \(s.seed)); \(s.overlapCount) also occur in training")
         }
         guard let ev = result.report.evaluation else { return }
-        for (title, m) in [("all test sentences", ev.all), ("test sentences not seen in training", ev.unseen)] where m.count > 0 {
+        let sets = allRows ? [("all sentences", ev.all)] : [("all test sentences", ev.all), ("test sentences not seen in training", ev.unseen)]
+        for (title, m) in sets where m.count > 0 {
             print("")
             print(String(format: "%@ (%d): accuracy %.4f, macro-F1 %.4f", title, m.count, m.accuracy, m.macroF1))
-            print(model.labels.names.map { $0.padding(toLength: 10, withPad: " ", startingAt: 0) }.joined(separator: " ").leftPad(22))
+            print("true \\ predicted".padding(toLength: 38, withPad: " ", startingAt: 0) + model.labels.names.map { $0.leftPad(10) }.joined(separator: " "))
             for (i, c) in m.perClass.enumerated() {
                 let row = m.confusion[i].map { String($0).leftPad(10) }.joined(separator: " ")
                 print(String(format: "%@ P %.3f R %.3f F1 %.3f", c.label.padding(toLength: 10, withPad: " ", startingAt: 0), c.precision, c.recall, c.f1) + "  " + row)
             }
-            if allRows { break }
         }
     }
 }
