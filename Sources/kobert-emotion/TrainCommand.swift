@@ -81,14 +81,15 @@ struct Train: ParsableCommand {
 
         let stop = StopFlag()
         var bar = ProgressBar(label: "epoch 1", total: 1)
+        var batchesPerEpoch = 1
         let report = try job.run(resume: resume, onEvent: { event in
             switch event {
             case let .started(epoch, batch, perEpoch, total):
                 if batch > 0 || epoch > 1 { print("resuming at epoch \(epoch), batch \(batch + 1) of \(perEpoch)") }
                 print("\(total) steps (\(perEpoch) per epoch)")
+                batchesPerEpoch = perEpoch
                 bar = ProgressBar(label: "epoch \(epoch)", total: perEpoch)
             case let .batch(epoch, b, n, loss, acc, _):
-                if b == 1 && bar.label != "epoch \(epoch)" { bar = ProgressBar(label: "epoch \(epoch)", total: n) }
                 if (b - 1) % options.logInterval == 0 {
                     bar.clear()
                     print("epoch \(epoch) batch id \(b) loss \(loss) train acc \(acc)")
@@ -102,7 +103,7 @@ struct Train: ParsableCommand {
                 print("epoch \(e.epoch) train acc \(e.trainAccuracy)")
                 print("epoch \(e.epoch) test acc \(e.testAccuracy)" + (e.unseenTestAccuracy.map { " (unseen sentences only: \($0))" } ?? "")
                       + String(format: "  [loss %.4f, %.1f s]", e.trainLoss, e.seconds))
-                bar = ProgressBar(label: "epoch \(e.epoch + 1)", total: bar.total)
+                bar = ProgressBar(label: "epoch \(e.epoch + 1)", total: batchesPerEpoch)
             case let .interrupted(epoch, b):
                 bar.clear()
                 print("stopped at epoch \(epoch), batch \(b); checkpoint saved in \(outputURL.path). Continue with --resume.")

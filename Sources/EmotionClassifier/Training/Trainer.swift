@@ -114,19 +114,23 @@ public final class Trainer {
         let batchesPerEpoch = (train.count + bs - 1) / bs
         let totalSteps = batchesPerEpoch * options.epochs
         let schedule = CosineSchedule(peak: Float(options.learningRate), totalSteps: totalSteps, warmupRatio: options.warmupRatio)
-        let encoded = train.map { model.tokenizer.encode($0.text, maxLength: options.maxLength) }
+        // Every batch is built once: the order is the same each epoch (the seed's DataLoader does
+        // not shuffle), so a training step allocates nothing.
+        let batches = stride(from: 0, to: train.count, by: bs).map { lo in
+            let slice = train[lo..<min(train.count, lo + bs)]
+            return (batch: makeBatch(slice.map { model.tokenizer.encode($0.text, maxLength: options.maxLength) }),
+                    labels: slice.map { Int32($0.label) })
+        }
         onEvent(.started(epoch: state.epoch + 1, batch: state.batch, batchesPerEpoch: batchesPerEpoch, totalSteps: totalSteps))
         let grads = runner.grads!
 
         while state.epoch < options.epochs {
             let epochStart = Date()
             while state.batch < batchesPerEpoch {
-                let lo = state.batch * bs, hi = min(train.count, lo + bs)
-                let batch = makeBatch(Array(encoded[lo..<hi]))
-                let labels = train[lo..<hi].map { Int32($0.label) }
+                let (batch, labels) = batches[state.batch]
                 grads.zero()
-                try runner.forward(batch, mode: .training(seed: options.seed, step: state.step))
-                let predicted = argmax(runner.intermediate("logits")!, classes: model.classifier.numLabels)
+                let logits = try runner.forward(batch, mode: .training(seed: options.seed, step: state.step))
+                let correct = countCorrect(logits: logits, labels: labels)
                 let loss = try runner.backward(labels: labels)
                 clipGradNorm(grads, maxNorm: Float(options.maxGradNorm))
                 let lr = schedule.learningRate(at: state.step)
@@ -134,7 +138,7 @@ public final class Trainer {
                 state.step += 1
                 state.batch += 1
                 state.epochLossSum += Double(loss)
-                state.epochCorrect += zip(predicted, labels).count { $0 == Int($1) }
+                state.epochCorrect += correct
                 state.epochSeen += labels.count
                 onEvent(.batch(epoch: state.epoch + 1, batch: state.batch, of: batchesPerEpoch, loss: loss,
                                runningAccuracy: Double(state.epochCorrect) / Double(state.epochSeen), learningRate: lr))
@@ -195,8 +199,14 @@ public final class Trainer {
     }
 }
 
-func argmax(_ logits: [Float], classes K: Int) -> [Int] {
-    stride(from: 0, to: logits.count, by: K).map { start in
-        (start..<start + K).max { logits[$0] < logits[$1] }! - start
+/// How many rows of `logits` [B, K] have their largest value at the label's index.
+func countCorrect(logits: UnsafeBufferPointer<Float>, labels: [Int32]) -> Int {
+    let K = logits.count / max(1, labels.count)
+    var correct = 0
+    for (b, y) in labels.enumerated() {
+        var best = 0
+        for k in 1..<K where logits[b * K + k] > logits[b * K + best] { best = k }
+        if best == Int(y) { correct += 1 }
     }
+    return correct
 }
