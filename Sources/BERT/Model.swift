@@ -40,6 +40,8 @@ public final class BertClassifier: @unchecked Sendable {
         public var unusedKeys: [String] = []
         /// True when the checkpoint was a plain `BertModel` and the classifier head is fresh.
         public var freshHead = false
+
+        public init() {}
     }
 
     /// Loads a Hugging Face model directory: `config.json` and `model.safetensors`.

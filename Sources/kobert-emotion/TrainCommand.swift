@@ -77,6 +77,10 @@ struct Train: ParsableCommand {
         print("data: \(d.source) (\(d.encoding.rawValue)), \(d.examples.count) sentences" + (d.skippedSummary.map { "; \($0)" } ?? ""))
         print("split: \(s.mode.rawValue), seed \(s.seed): \(s.train.count) train, \(s.test.count) test; \(s.overlapCount) test sentences also occur in training, \(s.test.count - s.overlapCount) unseen")
         print("model: \(job.modelDescription)")
+        if job.loadReport.freshHead { print("model: a plain BertModel checkpoint; the classifier head starts fresh") }
+        if !job.loadReport.unusedKeys.isEmpty {
+            print("model: \(job.loadReport.unusedKeys.count) checkpoint tensors not used (e.g. \(job.loadReport.unusedKeys.prefix(3).joined(separator: ", ")))")
+        }
         print("training: \(options.epochs) epochs, batch \(options.batchSize), max length \(options.maxLength), lr \(options.learningRate), warm-up \(options.warmupRatio), clip \(options.maxGradNorm), dropout \(options.dropout), weight decay \(options.weightDecay), \(pipeline.rawValue) tokens")
 
         let stop = StopFlag()
@@ -89,7 +93,7 @@ struct Train: ParsableCommand {
                 print("\(total) steps (\(perEpoch) per epoch)")
                 batchesPerEpoch = perEpoch
                 bar = ProgressBar(label: "epoch \(epoch)", total: perEpoch)
-            case let .batch(epoch, b, n, loss, acc, _):
+            case let .batch(epoch, b, _, loss, acc, _):
                 if (b - 1) % options.logInterval == 0 {
                     bar.clear()
                     print("epoch \(epoch) batch id \(b) loss \(loss) train acc \(acc)")

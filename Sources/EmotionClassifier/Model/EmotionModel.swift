@@ -24,7 +24,7 @@ public final class EmotionModel: @unchecked Sendable {
             throw EmotionModelError("the tokenizer has \(spm.count) pieces but the model's vocabulary only \(classifier.config.vocabSize)")
         }
         self.tokenizer = try KoBERTTokenizer(model: spm, pipeline: pipeline)
-        self.labels = LabelSet.forNames(classifier.config.labels)
+        self.labels = try LabelSet.forNames(classifier.config.labels)
         self.maxLength = maxLength
         classifier.config.tokenizerPipeline = pipeline.rawValue
         classifier.config.maxLength = maxLength

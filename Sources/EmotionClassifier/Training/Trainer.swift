@@ -79,7 +79,9 @@ public final class Trainer {
         guard saved.dataFingerprint == state.dataFingerprint else {
             throw TrainingError.checkpoint("\(url.path) was made with different training data; use another output directory or delete it")
         }
-        guard saved.options == options else {
+        var comparable = saved.options
+        comparable.logInterval = options.logInterval   // how often to log may change; nothing else may
+        guard comparable == options else {
             throw TrainingError.checkpoint("\(url.path) was made with other options (\(saved.options)); resume with the same options")
         }
         let w = model.classifier.weights
@@ -90,6 +92,7 @@ public final class Trainer {
         }
         adam.restore(step: saved.step)
         state = saved
+        state.options = options
         return true
     }
 

@@ -60,6 +60,8 @@ public final class TrainingJob {
     public let trainer: Trainer
     public let output: URL
     public let modelDescription: String
+    /// What loading a pretrained checkpoint found: a fresh head, tensors it did not use.
+    public private(set) var loadReport = BertClassifier.LoadReport()
     private let loadSeconds: Double
 
     public init(data: DataOptions, model source: ModelSource, pipeline: TokenPipeline = .gluonnlp,
@@ -71,7 +73,7 @@ public final class TrainingJob {
         switch source {
         case .pretrained(let dir):
             let (encoder, report) = try BertClassifier.load(directory: dir, labels: dataset.labels.names, seed: options.seed)
-            _ = report
+            loadReport = report
             let spm = try Data(contentsOf: dir.appendingPathComponent("spiece.model"))
             model = try EmotionModel(classifier: encoder, sentencePieceData: spm, pipeline: pipeline, maxLength: options.maxLength)
             modelDescription = dir.path
@@ -141,8 +143,7 @@ extension EmotionModel {
 
 extension LabelSet {
     /// The seed's label set when `names` are the seed's labels, otherwise a custom set of `names`.
-    static func forNames(_ names: [String]) -> LabelSet {
-        if names == LabelSet.seed.names { return .seed }
-        return (try? LabelSet(names: names)) ?? .seed
+    static func forNames(_ names: [String]) throws -> LabelSet {
+        names == LabelSet.seed.names ? .seed : try LabelSet(names: names)
     }
 }
