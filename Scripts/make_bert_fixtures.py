@@ -61,7 +61,7 @@ def kernel_fixtures():
     y.backward(dout)
     out.update({"tanh.x": x, "tanh.dout": dout, "tanh.y": y, "tanh.dx": x.grad})
 
-    # multi-head self-attention core on packed qkv [B, T, 3C] with a padding mask, BERT's eager math:
+    # multi-head self-attention core on qkv [B, T, 3C] with a padding mask, BERT's eager math:
     # scores = q k^T / sqrt(HS) + (1 - mask) * finfo.min ; probs = softmax(scores) ; ctx = probs v
     B, T, NH, HS = 2, 5, 3, 4
     C = NH * HS
@@ -76,7 +76,7 @@ def kernel_fixtures():
     scores = scores + (1.0 - mask[:, None, None, :]) * torch.finfo(torch.float32).min
     probs = scores.softmax(-1)
     ctx = (probs @ heads(v)).permute(0, 2, 1, 3).reshape(B, T, C)
-    dout = rnd(B, T, C)
+    dout = rnd(B, T, C) * mask[:, :, None]  # padded queries' outputs never reach a loss
     ctx.backward(dout)
     out.update({"attention.qkv": qkv, "attention.valid_length": torch.tensor(valid, dtype=torch.int64),
                 "attention.dout": dout, "attention.probs": probs, "attention.out": ctx,

@@ -212,8 +212,8 @@ func kernelsCase(options o: Options) throws {
     let qkv = buffer(N * 3 * C), dqkv = buffer(N * 3 * C), ctx = buffer(N * C)
     let probs = buffer(B * NH * T * T), probsDropped = buffer(B * NH * T * T), scratch = buffer(B * NH * T * T)
     let mean = buffer(N), rstd = buffer(N), lnw = buffer(C), lnb = buffer(C)
-    let valid = UnsafeMutablePointer<Int32>.allocate(capacity: B)
-    valid.initialize(repeating: Int32(T), count: B)
+    let rowStart = UnsafeMutablePointer<Int32>.allocate(capacity: B + 1)  // packed rows: every sequence full length
+    for b in 0...B { rowStart[b] = Int32(b * T) }
     let drop = DropoutSite(probability: 0.1, seed: 1, step: 0, site: 0, positions: 512)
     let model = try makeModel()
     let grads = ParameterBuffer(layout: model.layout)
@@ -231,11 +231,11 @@ func kernelsCase(options o: Options) throws {
         ("linear.bwd ffn-out", L, { Linear.backward(dinp: z, dweight: dw, dbias: dbias, dout: y, inp: x, weight: w, N: N, C: I, OC: C) }),
         ("attention.fwd (dropout)", L, {
             Attention.forward(out: ctx, probs: probs, probsDropped: probsDropped, dropout: drop, qkv: qkv,
-                              validLength: valid, B: B, T: T, NH: NH, HS: HS)
+                              rows: rowStart, B: B, T: T, NH: NH, HS: HS)
         }),
         ("attention.bwd (dropout)", L, {
             Attention.backward(dqkv: dqkv, scratch: scratch, dout: ctx, qkv: qkv, probs: probs, probsDropped: probsDropped,
-                               dropout: drop, validLength: valid, B: B, T: T, NH: NH, HS: HS)
+                               dropout: drop, rows: rowStart, B: B, T: T, NH: NH, HS: HS)
         }),
         ("layernorm.fwd", 2 * L + 1, { LayerNorm.forward(out: y, mean: mean, rstd: rstd, inp: x, weight: lnw, bias: lnb, N: N, C: C, eps: 1e-12) }),
         ("layernorm.bwd", 2 * L + 1, {

@@ -30,8 +30,10 @@ public enum RunMode: Sendable {
 /// Runs a `BertClassifier` forward and backward over buffers sized once for the largest batch.
 ///
 /// Nothing is allocated per step: every activation, and every activation gradient, has a fixed
-/// buffer carved from one allocation. Dimension letters: B batch, T tokens, C hidden, I
-/// intermediate, NH heads, HS head size, K labels, N = B·T rows.
+/// buffer carved from one allocation. Tokens are packed: only real tokens are stored and computed,
+/// sequence b in rows `rowStart[b] ..< rowStart[b + 1]`, so padding costs nothing (it is masked, so
+/// the results are those of the padded batch). Dimension letters: B batch, T longest sequence,
+/// C hidden, I intermediate, NH heads, HS head size, K labels, N real tokens (rows).
 public final class BertRunner: @unchecked Sendable {
     public let model: BertClassifier
     public let maxBatch: Int
@@ -53,10 +55,10 @@ public final class BertRunner: @unchecked Sendable {
     // activation gradients
     private let dX, dT1, dT2, dctx, dqkv, dffn, dprobs: UnsafeMutablePointer<Float>
     private let dCls, dPool, dPooledDrop, dLogits: UnsafeMutablePointer<Float>
-    private let tokenIds, segmentIds, positionIds, validLength, labelBuf: UnsafeMutablePointer<Int32>
+    private let tokenIds, segmentIds, positionIds, rowStart, labelBuf: UnsafeMutablePointer<Int32>
 
     // State of the last forward pass.
-    private var B = 0, T = 0
+    private var B = 0, T = 0, N = 0
     private var mode: RunMode = .inference
     public private(set) var lastLoss: Float = .nan
 
@@ -118,10 +120,10 @@ public final class BertRunner: @unchecked Sendable {
             dX = arena; dT1 = arena; dT2 = arena; dctx = arena; dqkv = arena; dffn = arena; dprobs = arena
             dCls = arena; dPool = arena; dPooledDrop = arena; dLogits = arena
         }
-        let ints = UnsafeMutablePointer<Int32>.allocate(capacity: 4 * N + 2 * maxBatch)
-        ints.initialize(repeating: 0, count: 4 * N + 2 * maxBatch)
+        let ints = UnsafeMutablePointer<Int32>.allocate(capacity: 3 * N + 2 * maxBatch + 1)
+        ints.initialize(repeating: 0, count: 3 * N + 2 * maxBatch + 1)
         tokenIds = ints; segmentIds = ints + N; positionIds = ints + 2 * N
-        validLength = ints + 3 * N; labelBuf = ints + 3 * N + maxBatch
+        rowStart = ints + 3 * N; labelBuf = ints + 3 * N + maxBatch + 1
     }
 
     deinit {
@@ -151,7 +153,7 @@ public final class BertRunner: @unchecked Sendable {
         self.mode = mode
         let cfg = model.config, W = model.weights, Lo = model.layout
         let C = cfg.hiddenSize, I = cfg.intermediateSize, NH = cfg.numAttentionHeads, HS = cfg.headSize
-        let K = model.numLabels, N = B * T, eps = Float(cfg.layerNormEps)
+        let K = model.numLabels, eps = Float(cfg.layerNormEps)
 
         // Embeddings: word + position + token type, LayerNorm, dropout.
         Embedding.forward(out: embSum, ids: tokenIds, table: W[Lo.wordEmbeddings], N: N, C: C, accumulate: false)
@@ -159,7 +161,7 @@ public final class BertRunner: @unchecked Sendable {
         Embedding.forward(out: embSum, ids: segmentIds, table: W[Lo.tokenTypeEmbeddings], N: N, C: C, accumulate: true)
         LayerNorm.forward(out: embOut, mean: embMean, rstd: embRstd, inp: embSum,
                           weight: W[Lo.embLNWeight], bias: W[Lo.embLNBias], N: N, C: C, eps: eps)
-        dropout(cfg.hiddenDropoutProb, site: Site.embeddings)?.applySequences(embOut, B: B, T: T, C: C)
+        dropout(cfg.hiddenDropoutProb, site: Site.embeddings)?.applySequences(embOut, rows: rowStart, B: B, C: C)
 
         var x = UnsafePointer(embOut)
         for (l, (p, a)) in zip(Lo.layers, layers).enumerated() {
@@ -167,9 +169,9 @@ public final class BertRunner: @unchecked Sendable {
             Linear.forward(out: a.qkv, inp: x, weight: W[p.qkvWeight], bias: W[p.qkvBias], N: N, C: C, OC: 3 * C)
             let attnDrop = dropout(cfg.attentionProbsDropoutProb, site: Site.layer(l, 0))
             Attention.forward(out: a.ctx, probs: a.probs, probsDropped: attnDrop == nil ? nil : a.probsDropped,
-                              dropout: attnDrop, qkv: a.qkv, validLength: validLength, B: B, T: T, NH: NH, HS: HS)
+                              dropout: attnDrop, qkv: a.qkv, rows: rowStart, B: B, T: T, NH: NH, HS: HS)
             Linear.forward(out: tmp, inp: a.ctx, weight: W[p.attnOutWeight], bias: W[p.attnOutBias], N: N, C: C, OC: C)
-            dropout(cfg.hiddenDropoutProb, site: Site.layer(l, 1))?.applySequences(tmp, B: B, T: T, C: C)
+            dropout(cfg.hiddenDropoutProb, site: Site.layer(l, 1))?.applySequences(tmp, rows: rowStart, B: B, C: C)
             add(out: a.ln1In, tmp, x, count: N * C)
             LayerNorm.forward(out: a.ln1Out, mean: a.ln1Mean, rstd: a.ln1Rstd, inp: a.ln1In,
                               weight: W[p.ln1Weight], bias: W[p.ln1Bias], N: N, C: C, eps: eps)
@@ -177,7 +179,7 @@ public final class BertRunner: @unchecked Sendable {
             Linear.forward(out: a.ffnPre, inp: a.ln1Out, weight: W[p.ffnInWeight], bias: W[p.ffnInBias], N: N, C: C, OC: I)
             GELU.forward(out: a.ffnAct, inp: a.ffnPre, count: N * I)
             Linear.forward(out: tmp, inp: a.ffnAct, weight: W[p.ffnOutWeight], bias: W[p.ffnOutBias], N: N, C: I, OC: C)
-            dropout(cfg.hiddenDropoutProb, site: Site.layer(l, 2))?.applySequences(tmp, B: B, T: T, C: C)
+            dropout(cfg.hiddenDropoutProb, site: Site.layer(l, 2))?.applySequences(tmp, rows: rowStart, B: B, C: C)
             add(out: a.ln2In, tmp, a.ln1Out, count: N * C)
             LayerNorm.forward(out: a.out, mean: a.ln2Mean, rstd: a.ln2Rstd, inp: a.ln2In,
                               weight: W[p.ln2Weight], bias: W[p.ln2Bias], N: N, C: C, eps: eps)
@@ -185,7 +187,7 @@ public final class BertRunner: @unchecked Sendable {
         }
 
         // Pooler over [CLS] (position 0), dropout, classifier.
-        for b in 0..<B { (clsIn + b * C).update(from: x + b * T * C, count: C) }
+        for b in 0..<B { (clsIn + b * C).update(from: x + Int(rowStart[b]) * C, count: C) }
         Linear.forward(out: poolPre, inp: clsIn, weight: W[Lo.poolerWeight], bias: W[Lo.poolerBias], N: B, C: C, OC: C)
         Tanh.forward(out: pooled, inp: poolPre, count: B * C)
         pooledDrop.update(from: pooled, count: B * C)
@@ -216,7 +218,7 @@ public final class BertRunner: @unchecked Sendable {
         guard let G = grads else { throw BertError.invalidBatch("this runner was created for inference; create it with training: true to train") }
         let cfg = model.config, W = model.weights, Lo = model.layout
         let C = cfg.hiddenSize, I = cfg.intermediateSize, NH = cfg.numAttentionHeads, HS = cfg.headSize
-        let K = model.numLabels, N = B * T
+        let K = model.numLabels
         guard labels.count == B else { throw BertError.invalidBatch("\(labels.count) labels for a batch of \(B)") }
         for (b, y) in labels.enumerated() {
             guard (0..<Int32(K)).contains(y) else { throw BertError.invalidBatch("label \(y) of sequence \(b) is outside 0..<\(K)") }
@@ -238,7 +240,7 @@ public final class BertRunner: @unchecked Sendable {
         Linear.backward(dinp: dCls, dweight: G[Lo.poolerWeight], dbias: G[Lo.poolerBias],
                         dout: dPool, inp: clsIn, weight: W[Lo.poolerWeight], N: B, C: C, OC: C)
         dX.update(repeating: 0, count: N * C)
-        for b in 0..<B { (dX + b * T * C).update(from: dCls + b * C, count: C) }
+        for b in 0..<B { (dX + Int(rowStart[b]) * C).update(from: dCls + b * C, count: C) }
 
         // Encoder layers in reverse. dX holds the gradient of the layer's output.
         for l in stride(from: cfg.numHiddenLayers - 1, through: 0, by: -1) {
@@ -249,7 +251,7 @@ public final class BertRunner: @unchecked Sendable {
             LayerNorm.backward(dinp: dT1, dweight: G[p.ln2Weight], dbias: G[p.ln2Bias], dout: dX, inp: a.ln2In,
                                weight: W[p.ln2Weight], mean: a.ln2Mean, rstd: a.ln2Rstd, N: N, C: C)
             dT2.update(from: dT1, count: N * C)      // the residual path into ln1Out
-            dropout(cfg.hiddenDropoutProb, site: Site.layer(l, 2))?.applySequences(dT1, B: B, T: T, C: C)
+            dropout(cfg.hiddenDropoutProb, site: Site.layer(l, 2))?.applySequences(dT1, rows: rowStart, B: B, C: C)
             // ffnOut = ffnAct · Woutᵀ + b ; ffnAct = GELU(ffnPre) ; ffnPre = ln1Out · Winᵀ + b
             dffn.update(repeating: 0, count: N * I)
             Linear.backward(dinp: dffn, dweight: G[p.ffnOutWeight], dbias: G[p.ffnOutBias], dout: dT1,
@@ -262,7 +264,7 @@ public final class BertRunner: @unchecked Sendable {
             LayerNorm.backward(dinp: dT1, dweight: G[p.ln1Weight], dbias: G[p.ln1Bias], dout: dT2, inp: a.ln1In,
                                weight: W[p.ln1Weight], mean: a.ln1Mean, rstd: a.ln1Rstd, N: N, C: C)
             dX.update(from: dT1, count: N * C)        // the residual path into x
-            dropout(cfg.hiddenDropoutProb, site: Site.layer(l, 1))?.applySequences(dT1, B: B, T: T, C: C)
+            dropout(cfg.hiddenDropoutProb, site: Site.layer(l, 1))?.applySequences(dT1, rows: rowStart, B: B, C: C)
             dctx.update(repeating: 0, count: N * C)
             Linear.backward(dinp: dctx, dweight: G[p.attnOutWeight], dbias: G[p.attnOutBias], dout: dT1,
                             inp: a.ctx, weight: W[p.attnOutWeight], N: N, C: C, OC: C)
@@ -271,13 +273,13 @@ public final class BertRunner: @unchecked Sendable {
             let attnDrop = dropout(cfg.attentionProbsDropoutProb, site: Site.layer(l, 0))
             Attention.backward(dqkv: dqkv, scratch: dprobs, dout: dctx, qkv: a.qkv, probs: a.probs,
                                probsDropped: attnDrop == nil ? nil : a.probsDropped, dropout: attnDrop,
-                               validLength: validLength, B: B, T: T, NH: NH, HS: HS)
+                               rows: rowStart, B: B, T: T, NH: NH, HS: HS)
             Linear.backward(dinp: dX, dweight: G[p.qkvWeight], dbias: G[p.qkvBias], dout: dqkv,
                             inp: x, weight: W[p.qkvWeight], N: N, C: C, OC: 3 * C)
         }
 
         // Embeddings: dropout, LayerNorm, then the three tables.
-        dropout(cfg.hiddenDropoutProb, site: Site.embeddings)?.applySequences(dX, B: B, T: T, C: C)
+        dropout(cfg.hiddenDropoutProb, site: Site.embeddings)?.applySequences(dX, rows: rowStart, B: B, C: C)
         dT1.update(repeating: 0, count: N * C)
         LayerNorm.backward(dinp: dT1, dweight: G[Lo.embLNWeight], dbias: G[Lo.embLNBias], dout: dX, inp: embSum,
                            weight: W[Lo.embLNWeight], mean: embMean, rstd: embRstd, N: N, C: C)
@@ -288,14 +290,23 @@ public final class BertRunner: @unchecked Sendable {
     }
 
     /// A named intermediate of the last forward pass, for comparing with a reference dump (earlier
-    /// layers only when the runner keeps intermediates or trains):
-    /// `emb.out`, `layer{i}.attn.probs` [B, NH, T, T], `layer{i}.attn.context`, `layer{i}.attn.out`,
-    /// `layer{i}.ffn.act` [B, T, I], `layer{i}.out`, `pooler` [B, C], `logits` [B, K].
+    /// layers only when the runner keeps intermediates or trains), in the padded layout of the batch
+    /// with zeros at padded positions: `emb.out`, `layer{i}.attn.probs` [B, NH, T, T],
+    /// `layer{i}.attn.context`, `layer{i}.attn.out`, `layer{i}.ffn.act` [B, T, I], `layer{i}.out`
+    /// ([B, T, C] unless noted), `pooler` [B, C], `logits` [B, K].
     public func intermediate(_ name: String) -> [Float]? {
-        let cfg = model.config, N = B * T, C = cfg.hiddenSize
+        let cfg = model.config, C = cfg.hiddenSize, NH = cfg.numAttentionHeads
         func array(_ p: UnsafeMutablePointer<Float>, _ n: Int) -> [Float] { Array(UnsafeBufferPointer(start: p, count: n)) }
+        func padded(_ p: UnsafeMutablePointer<Float>, width: Int) -> [Float] {
+            var out = [Float](repeating: 0, count: B * T * width)
+            for b in 0..<B {
+                let first = Int(rowStart[b]), L = Int(rowStart[b + 1]) - first
+                for t in 0..<L { for c in 0..<width { out[(b * T + t) * width + c] = p[(first + t) * width + c] } }
+            }
+            return out
+        }
         switch name {
-        case "emb.out": return array(embOut, N * C)
+        case "emb.out": return padded(embOut, width: C)
         case "pooler": return array(pooled, B * C)
         case "logits": return array(logits, B * model.numLabels)
         default: break
@@ -305,11 +316,17 @@ public final class BertRunner: @unchecked Sendable {
               storesAllLayers || l == layers.count - 1 else { return nil }
         let a = layers[l]
         switch parts[1] {
-        case "attn.probs": return array(a.probs, B * cfg.numAttentionHeads * T * T)
-        case "attn.context": return array(a.ctx, N * C)
-        case "attn.out": return array(a.ln1Out, N * C)
-        case "ffn.act": return array(a.ffnAct, N * cfg.intermediateSize)
-        case "out": return array(a.out, N * C)
+        case "attn.probs":
+            var out = [Float](repeating: 0, count: B * NH * T * T)
+            for bh in 0..<B * NH {
+                let L = Int(rowStart[bh / NH + 1] - rowStart[bh / NH])
+                for t in 0..<L { for j in 0..<L { out[(bh * T + t) * T + j] = a.probs[(bh * T + t) * T + j] } }
+            }
+            return out
+        case "attn.context": return padded(a.ctx, width: C)
+        case "attn.out": return padded(a.ln1Out, width: C)
+        case "ffn.act": return padded(a.ffnAct, width: cfg.intermediateSize)
+        case "out": return padded(a.out, width: C)
         default: return nil
         }
     }
@@ -333,11 +350,20 @@ public final class BertRunner: @unchecked Sendable {
         for (i, v) in batch.validLength.enumerated() where v < 1 || Int(v) > t {
             throw BertError.invalidBatch("valid length \(v) of sequence \(i) is outside 1...\(t)")
         }
+        // Pack the real tokens: sequence s goes to rows rowStart[s] ..< rowStart[s + 1].
         B = b; T = t
-        batch.tokenIds.withUnsafeBufferPointer { tokenIds.update(from: $0.baseAddress!, count: b * t) }
-        batch.segmentIds.withUnsafeBufferPointer { segmentIds.update(from: $0.baseAddress!, count: b * t) }
-        batch.validLength.withUnsafeBufferPointer { validLength.update(from: $0.baseAddress!, count: b) }
-        for i in 0..<b * t { positionIds[i] = Int32(i % t) }
+        var row = 0
+        for s in 0..<b {
+            rowStart[s] = Int32(row)
+            for p in 0..<Int(batch.validLength[s]) {
+                tokenIds[row] = batch.tokenIds[s * t + p]
+                segmentIds[row] = batch.segmentIds[s * t + p]
+                positionIds[row] = Int32(p)
+                row += 1
+            }
+        }
+        rowStart[b] = Int32(row)
+        N = row
     }
 }
 

@@ -8,10 +8,12 @@ import Glibc
 ///
 ///     scores = q kᵀ / √HS + (1 - mask) · (-∞) ; probs = softmax(scores) ; out = dropout(probs) v
 ///
-/// Shapes: `qkv` [B, T, 3C] holds q | k | v side by side, each split into NH heads of HS channels
-/// (C = NH·HS); `out` [B, T, C]; `probs` [B, NH, T, T]. The mask is a prefix: sequence b has
-/// `validLength[b]` real tokens, the rest is padding that no query may attend to. Masked keys get
-/// probability exactly 0, as in PyTorch where `finfo.min` underflows in the exponential.
+/// Tokens are packed: sequence b occupies rows `rows[b] ..< rows[b + 1]` of `qkv` [N, 3C] (q | k | v
+/// side by side, each split into NH heads of HS channels, C = NH·HS) and of `out` [N, C]; its
+/// padding is not stored at all. A padded key gets probability exactly 0 in PyTorch (`finfo.min`
+/// underflows in the exponential) and a padded query's output never reaches a real token, so the
+/// real tokens' results are the same. `probs` [B, NH, T, T] keeps, for each sequence and head, an
+/// L × L block (L its length) with row stride T, the longest sequence.
 public enum Attention {
     /// - Parameters:
     ///   - probsDropped: where dropout is active, the dropped-out probabilities [B, NH, T, T]
@@ -20,7 +22,7 @@ public enum Attention {
     public static func forward(
         out: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>,
         probsDropped: UnsafeMutablePointer<Float>?, dropout: DropoutSite?,
-        qkv: UnsafePointer<Float>, validLength: UnsafePointer<Int32>,
+        qkv: UnsafePointer<Float>, rows: UnsafePointer<Int32>,
         B: Int, T: Int, NH: Int, HS: Int
     ) {
         let C = NH * HS, C3 = 3 * C
@@ -28,13 +30,13 @@ public enum Attention {
         parallelFor(B * NH, minChunk: 1) { range in
             for bh in range {
                 let b = bh / NH, h = bh % NH
-                let L = Int(validLength[b])
-                let q = qkv + b * T * C3 + h * HS, k = q + C, v = q + 2 * C
+                let first = Int(rows[b]), L = Int(rows[b + 1]) - first
+                let q = qkv + first * C3 + h * HS, k = q + C, v = q + 2 * C
                 let P = probs + bh * T * T
-                // scores[T, L] = q kᵀ · scale
-                sgemm(transA: false, transB: true, m: T, n: L, k: HS, alpha: scale,
+                // scores[L, L] = q kᵀ · scale
+                sgemm(transA: false, transB: true, m: L, n: L, k: HS, alpha: scale,
                       a: q, lda: C3, b: k, ldb: C3, beta: 0, c: P, ldc: T)
-                for t in 0..<T {
+                for t in 0..<L {
                     let row = P + t * T
                     var mx = -Float.infinity
                     for j in 0..<L { mx = max(mx, row[j]) }
@@ -42,26 +44,25 @@ public enum Attention {
                     for j in 0..<L { let e = expf(row[j] - mx); row[j] = e; sum += e }
                     let inv = 1 / sum
                     for j in 0..<L { row[j] *= inv }
-                    for j in L..<T { row[j] = 0 }
                 }
                 var A = UnsafePointer(P)
                 if let dropout, let probsDropped {
                     let Pd = probsDropped + bh * T * T
                     // Row t of head bh has indexes ((bh · S) + t) · S + j for S = positions, whatever T is.
                     let S = dropout.positions
-                    for t in 0..<T {
-                        dropout.apply(out: Pd + t * T, inp: P + t * T, count: T, offset: (bh * S + t) * S)
+                    for t in 0..<L {
+                        dropout.apply(out: Pd + t * T, inp: P + t * T, count: L, offset: (bh * S + t) * S)
                     }
                     A = UnsafePointer(Pd)
                 }
-                // out[T, HS] = A[T, L] · v[L, HS]
-                sgemm(transA: false, transB: false, m: T, n: HS, k: L,
-                      a: A, lda: T, b: v, ldb: C3, beta: 0, c: out + b * T * C + h * HS, ldc: C)
+                // out[L, HS] = A[L, L] · v[L, HS]
+                sgemm(transA: false, transB: false, m: L, n: HS, k: L,
+                      a: A, lda: T, b: v, ldb: C3, beta: 0, c: out + first * C + h * HS, ldc: C)
             }
         }
     }
 
-    /// Accumulates the gradient of `forward` into `dqkv` [B, T, 3C].
+    /// Accumulates the gradient of `forward` into `dqkv` [N, 3C].
     ///
     /// In the forward pass this was out = A v with A = dropout(P), P = softmax(S), S = q kᵀ · scale, so
     /// dA = dout vᵀ, dv += Aᵀ dout, dP = dA ⊙ keep / (1 - p), dS = P ⊙ (dP - Σ_j P dP) · scale,
@@ -70,7 +71,7 @@ public enum Attention {
         dqkv: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
         dout: UnsafePointer<Float>, qkv: UnsafePointer<Float>,
         probs: UnsafePointer<Float>, probsDropped: UnsafePointer<Float>?, dropout: DropoutSite?,
-        validLength: UnsafePointer<Int32>,
+        rows: UnsafePointer<Int32>,
         B: Int, T: Int, NH: Int, HS: Int
     ) {
         let C = NH * HS, C3 = 3 * C
@@ -78,21 +79,21 @@ public enum Attention {
         parallelFor(B * NH, minChunk: 1) { range in
             for bh in range {
                 let b = bh / NH, h = bh % NH
-                let L = Int(validLength[b])
-                let q = qkv + b * T * C3 + h * HS, k = q + C, v = q + 2 * C
-                let dq = dqkv + b * T * C3 + h * HS, dk = dq + C, dv = dq + 2 * C
-                let dctx = dout + b * T * C + h * HS
+                let first = Int(rows[b]), L = Int(rows[b + 1]) - first
+                let q = qkv + first * C3 + h * HS, k = q + C, v = q + 2 * C
+                let dq = dqkv + first * C3 + h * HS, dk = dq + C, dv = dq + 2 * C
+                let dctx = dout + first * C + h * HS
                 let P = probs + bh * T * T
                 let A = (dropout != nil ? probsDropped! : probs) + bh * T * T
                 let dP = scratch + bh * T * T
-                // dA[T, L] = dout[T, HS] · vᵀ
-                sgemm(transA: false, transB: true, m: T, n: L, k: HS,
+                // dA[L, L] = dout[L, HS] · vᵀ
+                sgemm(transA: false, transB: true, m: L, n: L, k: HS,
                       a: dctx, lda: C, b: v, ldb: C3, beta: 0, c: dP, ldc: T)
-                // dv[L, HS] += Aᵀ[L, T] · dout[T, HS]
-                sgemm(transA: true, transB: false, m: L, n: HS, k: T,
+                // dv[L, HS] += Aᵀ[L, L] · dout[L, HS]
+                sgemm(transA: true, transB: false, m: L, n: HS, k: L,
                       a: A, lda: T, b: dctx, ldb: C, beta: 1, c: dv, ldc: C3)
                 let keepScale = dropout.map { 1 / (1 - $0.probability) } ?? 1
-                for t in 0..<T {
+                for t in 0..<L {
                     let p = P + t * T, d = dP + t * T, a = A + t * T
                     if dropout != nil {
                         // A = P · keep / (1 - p): where A is 0 either the element was dropped or P is 0,
@@ -103,10 +104,10 @@ public enum Attention {
                     for j in 0..<L { dot += p[j] * d[j] }
                     for j in 0..<L { d[j] = p[j] * (d[j] - dot) * scale }
                 }
-                // dq[T, HS] += dS[T, L] · k[L, HS];  dk[L, HS] += dSᵀ[L, T] · q[T, HS]
-                sgemm(transA: false, transB: false, m: T, n: HS, k: L,
+                // dq[L, HS] += dS[L, L] · k[L, HS];  dk[L, HS] += dSᵀ[L, L] · q[L, HS]
+                sgemm(transA: false, transB: false, m: L, n: HS, k: L,
                       a: dP, lda: T, b: k, ldb: C3, beta: 1, c: dq, ldc: C3)
-                sgemm(transA: true, transB: false, m: L, n: HS, k: T,
+                sgemm(transA: true, transB: false, m: L, n: HS, k: L,
                       a: dP, lda: T, b: q, ldb: C3, beta: 1, c: dk, ldc: C3)
             }
         }

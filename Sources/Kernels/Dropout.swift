@@ -39,12 +39,14 @@ public struct DropoutSite: Sendable {
         apply(out: dinp, inp: dout, count: count, offset: offset)
     }
 
-    /// Dropout over activations [B, T, C] (in place): token t of sequence b, channel c has index
-    /// (b · positions + t) · C + c whatever T is. The backward pass is the same call on the gradient.
-    public func applySequences(_ x: UnsafeMutablePointer<Float>, B: Int, T: Int, C: Int) {
-        parallelFor(B, minChunk: max(1, 32768 / max(1, T * C))) { range in
+    /// Dropout over packed activations (in place): sequence b is rows `rows[b] ..< rows[b + 1]`
+    /// of `x` [N, C], and its token t, channel c has index (b · positions + t) · C + c, however the
+    /// batch is padded or packed. The backward pass is the same call on the gradient.
+    public func applySequences(_ x: UnsafeMutablePointer<Float>, rows: UnsafePointer<Int32>, B: Int, C: Int) {
+        parallelFor(B, minChunk: max(1, 32768 / max(1, Int(rows[B]) / max(1, B) * C))) { range in
             for b in range {
-                apply(out: x + b * T * C, inp: x + b * T * C, count: T * C, offset: b * positions * C)
+                let first = Int(rows[b]), count = (Int(rows[b + 1]) - first) * C
+                apply(out: x + first * C, inp: x + first * C, count: count, offset: b * positions * C)
             }
         }
     }
