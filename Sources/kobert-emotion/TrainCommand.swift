@@ -42,7 +42,7 @@ struct Train: ParsableCommand {
     @Option(name: .long, help: "Dropout before the classifier (default 0.5; 0.1 from scratch).") var dropout: Double?
     @Option(name: .long, help: "Log a line every this many batches.") var logInterval = 200
     @Option(name: .long, help: "Seed of dropout and of a fresh model's weights.") var seed: UInt64 = 42
-    @Flag(name: .long, help: "Pad every batch to --max-len as the seed does (slower; same results).") var padToMaxLen = false
+    @Flag(name: .long, help: "Pad every batch to --max-len as the seed does (same results; padding is never computed).") var padToMaxLen = false
     @Option(name: .long, help: "From scratch: hidden size, layers, heads, intermediate size.") var scratchShape = "128,2,4,512"
     @Flag(name: .long, help: "Continue the interrupted run in --output.") var resume = false
 

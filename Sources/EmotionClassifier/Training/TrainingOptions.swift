@@ -13,8 +13,9 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
     public var logInterval = 200
     /// Seeds dropout (and a fresh model's initialization).
     public var seed: UInt64 = 42
-    /// Cut each batch to its longest sentence instead of padding to `maxLength`. Padding is masked,
-    /// so this changes no result, only the time.
+    /// Cut each batch to its longest sentence instead of padding to `maxLength` (the seed pads).
+    /// Padding is masked and the engine computes real tokens only, so this changes neither the
+    /// result nor, much, the time; it only sizes the attention-probability blocks.
     public var cutPadding = true
 
     public init() {}
