@@ -29,7 +29,7 @@ struct DataArguments: ParsableArguments {
     @Flag(name: .long, help: "Skip rows with unknown labels, empty text or bad CSV (and say how many) instead of stopping.")
     var skipInvalid = false
 
-    @Option(name: .long, help: "random (the seed's split) or dedup (identical sentences stay on one side).")
+    @Option(name: .long, help: "random (the seed's split), dedup (identical sentences stay on one side) or dialogue (runs of adjacent same-label rows, i.e. the seed data's dialogues, stay on one side).")
     var split: SplitMode = .random
 
     @Option(name: .long, help: "Seed of the shuffled split (the seed's random_state).")

@@ -32,5 +32,20 @@ import Testing
         let dedup = try DatasetSplit(examples: dataset.examples, mode: .dedup)
         reference.dedup.expectMatches(train: dedup.trainIndices, test: dedup.testIndices)
         #expect(dedup.overlapCount == 0)
+
+        // Dialogue split: every run of same-label adjacent rows (8,476 in this file) on one side.
+        let dialogue = try DatasetSplit(examples: dataset.examples, mode: .dialogue)
+        let testSet = Set(dialogue.testIndices)
+        var runs = 1
+        for i in 1..<dataset.examples.count where dataset.examples[i].label != dataset.examples[i - 1].label {
+            runs += 1
+        }
+        #expect(runs == 8476)
+        for i in 1..<dataset.examples.count where dataset.examples[i].label == dataset.examples[i - 1].label {
+            #expect(testSet.contains(i) == testSet.contains(i - 1), "rows \(i - 1) and \(i) of one run are split")
+        }
+        #expect(dialogue.trainIndices.count + dialogue.testIndices.count == dataset.examples.count)
+        #expect(abs(Double(dialogue.testIndices.count) / Double(dataset.examples.count) - 0.2) < 0.01)
+        print("dialogue split: \(dialogue.train.count)/\(dialogue.test.count), \(dialogue.overlapCount) test rows seen in training")
     }
 }

@@ -128,6 +128,20 @@ private func examples(_ texts: [String]) -> [Example] {
         }
     }
 
+    @Test func dialogueSplitKeepsLabelRunsTogether() throws {
+        // Runs: [0, 1] fear, [2] angry, [3, 4, 5] fear, [6, 7] sadness.
+        let labels = [0, 0, 2, 0, 0, 0, 3, 3]
+        let rows = labels.enumerated().map { Example(text: "문장 \($0.offset)", label: $0.element, row: $0.offset + 1) }
+        for seed in UInt32(0)..<20 {
+            let split = try DatasetSplit(examples: rows, mode: .dialogue, testFraction: 0.25, seed: seed)
+            let test = Set(split.testIndices)
+            for run in [[0, 1], [3, 4, 5], [6, 7]] {
+                #expect(run.allSatisfy(test.contains) || !run.contains(where: test.contains), "seed \(seed) splits run \(run)")
+            }
+            #expect(!split.train.isEmpty && !split.test.isEmpty)
+        }
+    }
+
     @Test func invalidSplitsAreRejected() {
         let three = examples(["가", "나", "다"])
         #expect(throws: SplitError.invalidTestFraction(0)) { try DatasetSplit(examples: three, testFraction: 0) }

@@ -72,6 +72,10 @@ public enum SplitMode: String, Sendable, Codable, CaseIterable {
     /// Sentences that are identical after trimming whitespace stay on one side: distinct sentences are
     /// shuffled with the same generator and taken into the test set until it holds the requested share of rows.
     case dedup
+    /// Runs of adjacent rows with the same label stay on one side. In the seed data a run is a
+    /// dialogue (its turns are adjacent and share a label), so no test sentence has turns of its own
+    /// dialogue in training: the honest measure for sentences from new conversations.
+    case dialogue
 }
 
 /// Why a split could not be made.
@@ -123,6 +127,13 @@ public struct DatasetSplit: Sendable {
         case .dedup:
             indices = try Self.groupedIndices(keys: examples.map { SentenceKey($0.text, trimmed: true) },
                                               testFraction: testFraction, seed: seed)
+        case .dialogue:
+            var run = 0
+            let runs = examples.indices.map { i in
+                if i > 0 && examples[i].label != examples[i - 1].label { run += 1 }
+                return run
+            }
+            indices = try Self.groupedIndices(keys: runs, testFraction: testFraction, seed: seed)
         }
         self.mode = mode
         self.seed = seed
@@ -158,11 +169,11 @@ public struct DatasetSplit: Sendable {
     /// Group-level split: groups (equal keys) in order of first appearance are permuted with
     /// `RandomState(seed)`; whole groups go to the test set until it has `ceil(testFraction * count)` rows.
     /// Rows keep file order within a group.
-    static func groupedIndices(keys: [SentenceKey], testFraction: Double, seed: UInt32) throws(SplitError)
+    static func groupedIndices<Key: Hashable>(keys: [Key], testFraction: Double, seed: UInt32) throws(SplitError)
         -> (train: [Int], test: [Int])
     {
         let targetTestCount = try testRowCount(count: keys.count, testFraction: testFraction)
-        var groupOfKey: [SentenceKey: Int] = [:]
+        var groupOfKey: [Key: Int] = [:]
         var groups: [[Int]] = []
         for (index, key) in keys.enumerated() {
             if let group = groupOfKey[key] {
