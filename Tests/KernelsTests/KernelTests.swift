@@ -67,6 +67,23 @@ struct KernelTests {
 
     /// The reference is PyTorch's padded [B, T, ·] computation; the kernel works on packed real
     /// tokens, so the test packs the inputs and compares the real tokens' rows.
+    /// GELU's vectorizable erf and exp against the C library on a dense grid.
+    @Test func geluApproximationsAreAccurate() {
+        var worstErf: Double = 0, worstExp: Double = 0
+        for i in -80_000...80_000 {
+            let x = Float(i) * 1e-4
+            worstErf = max(worstErf, abs(Double(GELU.erfApprox(x)) - erf(Double(x))))
+        }
+        for i in 0...870_000 {   // [-87, 0]: below, e^y leaves Float's normal range and is clamped
+            let y = -Float(i) * 1e-4
+            let want = exp(Double(y))
+            worstExp = max(worstExp, abs(Double(GELU.expNonPositive(y)) - want) / want)
+        }
+        print("erf approximation: max abs err \(worstErf); exp approximation: max rel err \(worstExp)")
+        #expect(worstErf < 4e-7)
+        #expect(worstExp < 4e-7)
+    }
+
     @Test func maskedAttentionForwardAndBackward() throws {
         let (B, T, NH, HS) = (2, 5, 3, 4)
         let C = NH * HS
