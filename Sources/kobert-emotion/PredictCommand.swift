@@ -82,6 +82,7 @@ struct Predict: ParsableCommand {
             texts = try SentenceFile.lines(url)
         }
         let sink = try OutputSink(path: output)
+        defer { sink.discard() }   // after a failure, no half-written temporary file stays behind
         var bar = ProgressBar(label: "predict", total: (texts.count + batchSize - 1) / batchSize)
         let runner = try model.makeRunner(batchSize: batchSize)
         var done = 0
@@ -129,10 +130,20 @@ final class OutputSink {
 
     func write(_ text: String) throws { try handle.write(contentsOf: Data(text.utf8)) }
 
+    private var finished = false
+
     func finish() throws {
         guard let temporary, let final else { return }
         try handle.close()
         if FileManager.default.fileExists(atPath: final.path) { _ = try FileManager.default.replaceItemAt(final, withItemAt: temporary) }
         else { try FileManager.default.moveItem(at: temporary, to: final) }
+        finished = true
+    }
+
+    /// Removes the temporary file unless `finish()` moved it into place.
+    func discard() {
+        guard let temporary, !finished else { return }
+        try? handle.close()
+        try? FileManager.default.removeItem(at: temporary)
     }
 }

@@ -66,19 +66,25 @@ struct TrainingTests {
 
     @Test func savedModelReloadsAndPredictsTheSame() throws {
         let dir = try temporaryDirectory()
-        let job = try Self.job(dir)
+        var options = Self.options
+        options.learningRate = 3e-3   // enough to predict more than one class, so the checks below can fail
+        options.epochs = 8
+        let job = try Self.job(dir, options: options)
         _ = try job.run(resume: false)
         let texts = ["오늘 정말 행복해!", "그게 사실이야? 믿을 수가 없어.", "  ", "ㅋㅋㅋ 진짜 웃겨", String(repeating: "아주 긴 문장 ", count: 40)]
         let before = try job.trainer.model.predict(texts)
         let loaded = try EmotionModel.load(directory: dir)
         let after = try loaded.predict(texts)
         #expect(before == after)
-        #expect(loaded.tokenizer.pipeline == .gluonnlp && loaded.maxLength == Self.options.maxLength)
+        #expect(loaded.tokenizer.pipeline == .gluonnlp && loaded.maxLength == options.maxLength)
         for file in ["config.json", "model.safetensors", "spiece.model", "report.json", "report.html", Trainer.checkpointName] {
             #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent(file).path), "\(file) missing")
         }
         let report = try TrainingReport.read(from: dir.appendingPathComponent("report.json"))
-        #expect(report.history.count == 2 && report.evaluation != nil)
+        #expect(report.history.count == options.epochs && report.evaluation != nil)
+        // The report reuses the last epoch's test predictions: they must be the final model's.
+        #expect(report.evaluation == (try loaded.evaluate(job.split)))
+        #expect(Set(job.trainer.lastTestPredictions).count > 1, "the model predicts a single class: this test is too weak")
         // The message and probabilities a user sees.
         let p = after[0]
         #expect(abs(p.probabilities.reduce(0, +) - 1) < 1e-5)

@@ -124,6 +124,11 @@ public final class Trainer {
             return (batch: makeBatch(slice.map { model.tokenizer.encode($0.text, maxLength: options.maxLength) }),
                     labels: slice.map { Int32($0.label) })
         }
+        // The test batches too, and one inference runner for every epoch's evaluation.
+        let testBatches = stride(from: 0, to: test.count, by: bs).map { lo in
+            makeBatch(test[lo..<min(test.count, lo + bs)].map { model.tokenizer.encode($0.text, maxLength: options.maxLength) })
+        }
+        let evalRunner = try BertRunner(model: model.classifier, maxBatch: bs, maxLength: options.maxLength, training: false)
         onEvent(.started(epoch: state.epoch + 1, batch: state.batch, batchesPerEpoch: batchesPerEpoch, totalSteps: totalSteps))
         let grads = runner.grads!
 
@@ -152,7 +157,9 @@ public final class Trainer {
                     return false
                 }
             }
-            let testAccuracy = try accuracy(on: test) { b, n in onEvent(.evaluating(epoch: self.state.epoch + 1, batch: b, of: n)) }
+            let testAccuracy = try accuracy(test, batches: testBatches, runner: evalRunner) { b, n in
+                onEvent(.evaluating(epoch: self.state.epoch + 1, batch: b, of: n))
+            }
             let record = TrainingReport.Epoch(
                 epoch: state.epoch + 1, trainLoss: state.epochLossSum / Double(batchesPerEpoch),
                 trainAccuracy: Double(state.epochCorrect) / Double(max(1, state.epochSeen)),
@@ -175,21 +182,27 @@ public final class Trainer {
     /// Test examples the evaluation marks as unseen in training (set by the caller; empty = all seen).
     public var unseenTest: Set<Int> = []
 
-    private func accuracy(on test: [Example], progress: (Int, Int) -> Void) throws -> (all: Double, unseen: Double?) {
+    /// The predicted label ids of the test examples at the last evaluation (after the last epoch,
+    /// the final model's), so the final report need not classify them again.
+    public private(set) var lastTestPredictions: [Int] = []
+
+    private func accuracy(_ test: [Example], batches: [TokenBatch], runner: BertRunner,
+                          progress: (Int, Int) -> Void) throws -> (all: Double, unseen: Double?) {
         guard !test.isEmpty else { return (.nan, nil) }
-        let runner = try BertRunner(model: model.classifier, maxBatch: options.batchSize, maxLength: options.maxLength, training: false)
-        var correct = 0, unseenCorrect = 0
-        let n = (test.count + options.batchSize - 1) / options.batchSize
-        for b in 0..<n {
-            let range = (b * options.batchSize)..<min(test.count, (b + 1) * options.batchSize)
-            let preds = try model.predict(range.map { test[$0].text }, runner: runner)
-            for (i, p) in zip(range, preds) where p.id == test[i].label {
-                correct += 1
-                if unseenTest.contains(i) { unseenCorrect += 1 }
+        let K = model.classifier.numLabels
+        var predicted: [Int] = []
+        predicted.reserveCapacity(test.count)
+        for (b, batch) in batches.enumerated() {
+            let logits = try runner.forward(batch)
+            for row in 0..<batch.batchSize {
+                predicted.append((0..<K).max { logits[row * K + $0] < logits[row * K + $1] }!)
             }
-            progress(b + 1, n)
+            progress(b + 1, batches.count)
         }
-        return (Double(correct) / Double(test.count), unseenTest.isEmpty ? nil : Double(unseenCorrect) / Double(unseenTest.count))
+        lastTestPredictions = predicted
+        let correct = test.indices.filter { predicted[$0] == test[$0].label }
+        let unseenCorrect = correct.count { unseenTest.contains($0) }
+        return (Double(correct.count) / Double(test.count), unseenTest.isEmpty ? nil : Double(unseenCorrect) / Double(unseenTest.count))
     }
 
     private func makeBatch(_ sentences: [EncodedSentence]) -> TokenBatch {

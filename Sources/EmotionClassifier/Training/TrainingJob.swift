@@ -106,7 +106,11 @@ public final class TrainingJob {
         guard try trainer.run(train: split.train, test: split.test, onEvent: onEvent, shouldStop: shouldStop) else { return nil }
         let trainSeconds = Date().timeIntervalSince(start)
         let evalStart = Date()
-        let evaluation = try trainer.model.evaluate(split)
+        // The last epoch's evaluation already classified the test set with the final weights.
+        let predicted = trainer.lastTestPredictions
+        let evaluation = predicted.count == split.test.count
+            ? try Evaluation(split: split, predicted: predicted, labels: trainer.model.labels)
+            : try trainer.model.evaluate(split)
         let o = trainer.options
         var report = TrainingReport(
             config: .init(dataset: dataset, split: split, model: modelDescription, maxLength: o.maxLength,
