@@ -51,6 +51,6 @@ let package = Package(
         .testTarget(name: "EmotionClassifierTests", dependencies: ["EmotionClassifier"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CLITests", dependencies: ["kobert-emotion"]),
         // Side-by-side benchmark (Benchmarks/run.sh); not part of the tests.
-        .executableTarget(name: "kobert-bench", dependencies: ["BERT", "Kernels"], path: "Benchmarks/Swift"),
+        .executableTarget(name: "kobert-bench", dependencies: ["EmotionClassifier", "SentencePiece", "BERT", "Kernels"], path: "Benchmarks/Swift"),
     ]
 )

@@ -5,7 +5,8 @@
 
 Cases: train-padded, train-cut, infer-b1, infer-b64, sgemm (PyTorch); export-onnx (writes --onnx);
 ort-infer-b1, ort-infer-b64 (ONNX Runtime, reading --onnx; torch is not imported, so the peak RSS
-is ONNX Runtime's own). The model is transformers' BertForSequenceClassification at KoBERT's shape
+is ONNX Runtime's own); tokenizer (Python sentencepiece over every sentence of --csv with --spm;
+neither torch nor numpy is imported). The model is transformers' BertForSequenceClassification at KoBERT's shape
 (randomly initialized: speed does not depend on the weights) with the seed's classifier dropout 0.5.
 """
 import argparse
@@ -152,6 +153,41 @@ def export_onnx(opts):
     emit(side="onnx", case="export", path=opts.onnx, torch=torch.__version__)
 
 
+def checksum(sentences):
+    """FNV-1a over every id (32-bit little-endian), 0xFFFFFFFF after each sentence (as kobert-bench)."""
+    h = 0xCBF29CE484222325
+    mask = (1 << 64) - 1
+    for ids in sentences:
+        for v in list(ids) + [0xFFFFFFFF]:
+            for shift in (0, 8, 16, 24):
+                h = ((h ^ ((v >> shift) & 0xFF)) * 0x100000001B3) & mask
+    return format(h, "x")
+
+
+def tokenizer_case(opts):
+    """sentencepiece (C++) over every sentence: one batched call (its own threads) and one call per sentence."""
+    import csv
+    import sentencepiece as spm
+    with open(opts.csv, encoding="cp949", newline="") as f:
+        reader = csv.reader(f)
+        column = next(reader).index("발화문")
+        texts = [row[column] for row in reader]
+    sp = spm.SentencePieceProcessor(model_file=opts.spm)
+    out = {}
+
+    def batched():
+        out["ids"] = sp.encode(texts)
+
+    def loop():
+        out["loop"] = [sp.encode(t) for t in texts]
+    for name, run in (("tokenizer", batched), ("tokenizer-loop", loop)):
+        times, cpu = timed_runs(run, opts)
+        ids = out["ids" if name == "tokenizer" else "loop"]
+        emit(side="pytorch", case=name, sentences=len(texts), times_ms=times, median_ms=statistics.median(times),
+             cpu_ms=cpu, ids=sum(map(len, ids)), checksum=checksum(ids), max_rss_mib=peak_rss_mib(),
+             sentencepiece=spm.__version__)
+
+
 def sgemm_case(opts):
     """The same plain matrix product as kobert-bench's: [4096, 768] x [768, 3072]."""
     import torch
@@ -170,7 +206,11 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--workload")
     p.add_argument("--onnx", default="kobert-bench.onnx")
+    p.add_argument("--csv", help="the dataset (tokenizer case)")
+    p.add_argument("--spm", help="the SentencePiece model (tokenizer case)")
     opts = p.parse_args()
+    if opts.case == "tokenizer":
+        return tokenizer_case(opts)
     if not opts.case.startswith("ort-"):
         import torch
         torch.set_num_threads(opts.threads)

@@ -4,13 +4,13 @@
 #   Benchmarks/run.sh            (from the package root or anywhere)
 #
 # Environment: PYTHON (a Python with torch, transformers<5, onnxruntime, onnx, numpy; default
-# /work/venvs/bench/bin/python), CSV (the seed dataset; default ../shared/data/...), TRAIN_ITERS (2),
+# /work/venvs/bench/bin/python), CSV (the seed dataset; default ../shared/data/...), TRAIN_ITERS (3),
 # INFER_ITERS (20, batch 1), B64_ITERS (2, inference 64 x 64), THREADS (2). Intermediate files go to .build-bench/bench/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-/work/venvs/bench/bin/python}
 CSV=${CSV:-../shared/data/emotion-dialogue-5th-2.csv}
-TRAIN_ITERS=${TRAIN_ITERS:-2}
+TRAIN_ITERS=${TRAIN_ITERS:-3}
 INFER_ITERS=${INFER_ITERS:-20}
 B64_ITERS=${B64_ITERS:-2}
 THREADS=${THREADS:-2}
@@ -19,7 +19,7 @@ mkdir -p "$OUT"
 
 swift build -c release --scratch-path .build-bench --product kobert-bench >&2
 BIN=.build-bench/release/kobert-bench
-python3 Benchmarks/workload.py "$CSV" > "$OUT/workload.json"
+"$BIN" --case workload --csv "$CSV" > "$OUT/workload.json"
 "$PYTHON" Benchmarks/baseline.py --case export-onnx --onnx "$OUT/kobert.onnx" > "$OUT/export.jsonl" 2> "$OUT/export.log"
 
 RESULTS="$OUT/results.jsonl"
@@ -34,13 +34,15 @@ run() {  # side case iterations warmup
     local side=$1 case=$2 n=$3 w=$4
     echo "[$(date +%T) load $(cut -d' ' -f1 /proc/loadavg)] $side $case" >&2
     case $side in
-        swift) "$BIN" --case "$case" --iterations "$n" --warmup "$w" --threads "$THREADS" --workload "$OUT/workload.json" >> "$RESULTS" ;;
-        pytorch) "$PYTHON" Benchmarks/baseline.py --case "$case" --iterations "$n" --warmup "$w" --threads "$THREADS" --workload "$OUT/workload.json" >> "$RESULTS" ;;
+        swift) "$BIN" --case "$case" --iterations "$n" --warmup "$w" --threads "$THREADS" --workload "$OUT/workload.json" --csv "$CSV" >> "$RESULTS" ;;
+        pytorch) "$PYTHON" Benchmarks/baseline.py --case "$case" --iterations "$n" --warmup "$w" --threads "$THREADS" --workload "$OUT/workload.json" \
+                     --csv "$CSV" --spm Sources/SentencePiece/Resources/emotion-dialogue.model >> "$RESULTS" ;;
         onnx) "$PYTHON" Benchmarks/baseline.py --case "ort-$case" --iterations "$n" --warmup "$w" --threads "$THREADS" --workload "$OUT/workload.json" --onnx "$OUT/kobert.onnx" >> "$RESULTS" ;;
     esac
 }
 # Sides alternate case by case so that a change in machine load hits both alike.
 run swift sgemm 5 1;            run pytorch sgemm 5 1
+run swift tokenizer 5 1;        run pytorch tokenizer 5 1
 run swift infer-b1 "$INFER_ITERS" 3;  run pytorch infer-b1 "$INFER_ITERS" 3;  run onnx infer-b1 "$INFER_ITERS" 3
 run swift infer-b64 "$B64_ITERS" 1;  run pytorch infer-b64 "$B64_ITERS" 1;  run onnx infer-b64 "$B64_ITERS" 1
 run swift train-padded "$TRAIN_ITERS" 1;  run pytorch train-padded "$TRAIN_ITERS" 1

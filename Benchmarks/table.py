@@ -39,10 +39,18 @@ def fmt_ms(ms):
     return f"{ms / 1000:.2f} s" if ms >= 1000 else f"{ms:.1f} ms"
 
 
+def step_work(result):
+    """What a training step's time grows with: real tokens for the Swift engine (it packs them),
+    batch x padded length for PyTorch (it computes the padding)."""
+    if "tokens" in result:
+        return result["tokens"]
+    return [result["batch"] * t for t in result["lengths"]]
+
+
 def fit_step_time(results):
-    """Least-squares line time(T) = a + b T through every measured training step of one side."""
-    points = [(t, ms) for name in ("train-padded", "train-cut") if name in results
-              for t, ms in zip(results[name]["lengths"], results[name]["times_ms"])]
+    """Least-squares line time(work) = a + b work through every measured training step of one side."""
+    points = [(w, ms) for name in ("train-padded", "train-cut") if name in results
+              for w, ms in zip(step_work(results[name]), results[name]["times_ms"])]
     xs, ys = [p[0] for p in points], [p[1] for p in points]
     mx, my = statistics.mean(xs), statistics.mean(ys)
     sxx = sum((x - mx) ** 2 for x in xs)
@@ -69,17 +77,21 @@ def main():
     for m in meta:
         out.append(f"- {m['what']}: {m['value']}")
     cut_lengths = results.get("swift", {}).get("train-cut", {}).get("lengths", [])
-    out.append(f"- Workload: batch {work['batch_size']}, max_len {work['max_len']}; {work['note']}. "
-               f"Median sentence ≈ {work['sentence_tokens_median']:g} tokens; the {work['steps_per_epoch']} batches of an epoch "
-               f"cut to their longest sentence average {statistics.mean(work['epoch_batch_longest']):.1f} tokens "
-               f"(measured cut batches: {', '.join(map(str, cut_lengths))}).")
+    cut_tokens = results.get("swift", {}).get("train-cut", {}).get("tokens", [])
+    out.append(f"- Workload: the seed's split of `{work.get('csv', 'the dataset')}` ({work['rows']:,} rows, {work['train_rows']:,} for training), "
+               f"batch {work['batch_size']}, max_len {work['max_len']}; {work['note']}. "
+               f"Sentences average {work['sentence_tokens_mean']:.1f} tokens with [CLS] and [SEP] (median {work['sentence_tokens_median']:g}); "
+               f"the {work['steps_per_epoch']} batches of an epoch hold {sum(work['epoch_batch_tokens']):,} real tokens "
+               f"and, cut to their longest sentence, average {statistics.mean(work['epoch_batch_longest']):.1f} positions "
+               f"(measured cut batches, longest/real tokens: {', '.join(f'{a}/{b}' for a, b in zip(cut_lengths, cut_tokens))}). "
+               f"Batch-1 sentence: \"{work['single_text']}\" ({work['single']['length']} tokens).")
     out.append("- Times are medians over the measured iterations (warm-up excluded); CPU = process CPU time of all threads. "
                "Ratio = Swift time / other time (above 1: Swift slower).")
     out.append("")
 
     rows = [("(a) train step 64×64 padded", "train-padded"),
             ("(b) train step 64×longest", "train-cut"),
-            ("(c) inference 1×32", "infer-b1"),
+            (f"(c) inference 1×{work['single']['length']}", "infer-b1"),
             ("(c) inference 64×64", "infer-b64"),
             ("(d) sgemm 4096×768×3072", "sgemm")]
     header = "| case | " + " | ".join(f"{names[s]} wall (CPU)" for s in sides)
@@ -146,10 +158,38 @@ def main():
                 total = epochs * steps * results[s][case]["median_ms"]
             else:
                 fit = fit_step_time(results[s])
-                total = epochs * sum(fit(t) for t in longest)
+                per_batch = work["epoch_batch_tokens"] if "tokens" in results[s][case] else \
+                    [min(work["batch_size"], work["train_rows"] - i * work["batch_size"]) * t for i, t in enumerate(longest)]
+                total = epochs * sum(fit(w) for w in per_batch)
             cells.append(f"{total / 3.6e6:.1f} h")
         out.append(f"| {label} | " + " | ".join(cells) + " |")
     out.append("")
+
+    tok = {s: results[s] for s in sides}
+    swift_tok = [r for r in (tok.get("swift", {}).get(c) for c in ("tokenizer", "tokenizer-2t", "tokenizer-pipeline")) if r]
+    py_tok = [r for r in (tok.get("pytorch", {}).get(c) for c in ("tokenizer", "tokenizer-loop")) if r]
+    if swift_tok or py_tok:
+        labels = {("swift", "tokenizer"): "Swift SentencePiece ids, 1 thread",
+                  ("swift", "tokenizer-2t"): "Swift SentencePiece ids, batch API, 2 threads",
+                  ("swift", "tokenizer-pipeline"): "Swift whole KoBERT pipeline (gluonnlp; [CLS]/[SEP], padded to 64), 1 thread",
+                  ("pytorch", "tokenizer"): "Python sentencepiece `encode(list)` (C++, its own threads)",
+                  ("pytorch", "tokenizer-loop"): "Python sentencepiece `encode(s)` per sentence"}
+        n = (swift_tok or py_tok)[0]["sentences"]
+        out.append(f"Tokenizer throughput over all {n:,} sentences of the dataset (the built-in model); "
+                   "checksum over every id, equal = identical ids:")
+        out.append("")
+        out += ["| tokenizer | wall (CPU) | sentences/s | ids checksum |", "|---|---|---|---|"]
+        for r in swift_tok + py_tok:
+            out.append(f"| {labels[(r['side'], r['case'])]} | {fmt_ms(r['median_ms'])} ({fmt_ms(r['cpu_ms'])}) | "
+                       f"{r['sentences'] / r['median_ms'] * 1000:,.0f} | {r.get('checksum', '—')} |")
+        ids_swift = [r for r in swift_tok if "checksum" in r]
+        if ids_swift and py_tok:
+            best_swift = min(r["median_ms"] for r in ids_swift)
+            best_py = min(r["median_ms"] for r in py_tok)
+            same = len({r["checksum"] for r in ids_swift + py_tok}) == 1
+            out.append("")
+            out.append(f"Fastest Swift / fastest Python time: {best_swift / best_py:.2f}; ids identical on both sides: {'yes' if same else 'NO'}.")
+        out.append("")
 
     out.append("Training step by phase (median ms):")
     out.append("")

@@ -1,12 +1,17 @@
-// kobert-bench: times the Swift BERT engine on the workload that Benchmarks/workload.py writes and
-// prints one JSON line per case (see Benchmarks/README.md). The PyTorch side is Benchmarks/baseline.py.
+// kobert-bench: writes the benchmark's workload (`--case workload`), then times the Swift BERT
+// engine and tokenizer on it, printing one JSON line per case (see Benchmarks/README.md). The
+// PyTorch / ONNX Runtime side is Benchmarks/baseline.py.
 //
+//   kobert-bench --case workload --csv DATA.csv > workload.json
 //   kobert-bench --case NAME --iterations N --workload workload.json [--warmup W] [--threads T]
+//   kobert-bench --case tokenizer --csv DATA.csv --iterations N
 //
-// Cases: train-padded, train-cut, infer-b1, infer-b64, sgemm, kernels.
+// Cases: workload, train-padded, train-cut, infer-b1, infer-b64, sgemm, kernels, tokenizer.
 import BERT
+import EmotionClassifier
 import Foundation
 import Kernels
+import SentencePiece
 
 #if canImport(Darwin)
 import Darwin
@@ -14,31 +19,13 @@ import Darwin
 import Glibc
 #endif
 
-/// One batch as workload.py writes it.
-struct WorkBatch: Decodable {
-    let batch: Int
-    let length: Int
-    let valid: [Int32]
-    let labels: [Int32]
-    let tokens: [Int32]
-
-    var tokenBatch: TokenBatch {
-        TokenBatch(batchSize: batch, length: length, tokenIds: tokens, validLength: valid)
-    }
-}
-
-struct Workload: Decodable {
-    let padded: WorkBatch
-    let cut: [WorkBatch]
-    let single: WorkBatch
-}
-
 struct Options {
     var caseName = ""
     var iterations = 3
     var warmup = 1
     var threads = 2
     var workload = ""
+    var csv = ""
 }
 
 struct UsageError: Error, CustomStringConvertible {
@@ -65,6 +52,7 @@ func parseOptions(_ args: [String]) throws -> Options {
         case "--warmup": o.warmup = try integer()
         case "--threads": o.threads = max(1, try integer())
         case "--workload": o.workload = try value()
+        case "--csv": o.csv = try value()
         default: throw UsageError(description: "unknown argument \(args[i])")
         }
         i += 1
@@ -139,7 +127,7 @@ func trainCase(_ name: String, batches: [WorkBatch], options o: Options) throws 
     let adam = AdamW(layout: model.layout)
     let schedule = CosineSchedule(peak: 5e-5, totalSteps: 5 * 243, warmupRatio: 0.1)
     var phases: [String: [Double]] = ["zero": [], "forward": [], "backward": [], "clip": [], "optimizer": []]
-    var totals: [Double] = [], cpu: [Double] = [], lengths: [Int] = [], losses: [Double] = []
+    var totals: [Double] = [], cpu: [Double] = [], lengths: [Int] = [], tokens: [Int] = [], losses: [Double] = []
     for step in 0..<(o.warmup + o.iterations) {
         let work = batches[step % batches.count]
         let batch = work.tokenBatch
@@ -160,10 +148,11 @@ func trainCase(_ name: String, batches: [WorkBatch], options o: Options) throws 
         totals.append(tZero + tForward + tBackward + tClip + tOptimizer)
         cpu.append(tCPU)
         lengths.append(work.length)
+        tokens.append(work.realTokens)
         losses.append(Double(loss))
     }
     try emit([
-        "side": "swift", "case": name, "batch": batches[0].batch, "lengths": lengths,
+        "side": "swift", "case": name, "batch": batches[0].batch, "lengths": lengths, "tokens": tokens,
         "times_ms": totals, "median_ms": median(totals), "cpu_ms": median(cpu),
         "phases_ms": phases.mapValues(median), "loss": losses,
         "max_rss_mib": peakRSSMiB(), "threads": o.threads,
@@ -258,6 +247,28 @@ func kernelsCase(options o: Options) throws {
               "max_rss_mib": peakRSSMiB(), "threads": o.threads])
 }
 
+/// Tokenizer throughput over every sentence of the dataset: SentencePiece ids alone (what Python's
+/// `SentencePieceProcessor.encode` returns; checksummed so the sides can be compared) and the whole
+/// KoBERT gluonnlp pipeline (basic tokenizer, pieces, [CLS]/[SEP], padding to 64).
+func tokenizerCase(options o: Options) throws {
+    guard !o.csv.isEmpty else { throw UsageError(description: "--csv FILE is required for case tokenizer") }
+    let texts = try EmotionDataset.load(contentsOf: URL(fileURLWithPath: o.csv)).examples.map(\.text)
+    let tokenizer = try WorkloadBuilder.tokenizer()
+    var ids: [[Int]] = []
+    let raw = timedRuns(o) { ids = texts.map { tokenizer.model.encode($0) } }
+    var encoded: [EncodedSentence] = []
+    let pipeline = timedRuns(o) { encoded = texts.map { tokenizer.encode($0, maxLength: 64) } }
+    precondition(encoded.count == texts.count)
+    let common: [String: Any] = ["side": "swift", "sentences": texts.count, "threads": 1, "max_rss_mib": peakRSSMiB()]
+    try emit(common.merging([
+        "case": "tokenizer", "times_ms": raw.wall, "median_ms": median(raw.wall), "cpu_ms": median(raw.cpu),
+        "ids": ids.reduce(0) { $0 + $1.count }, "checksum": WorkloadBuilder.checksum(ids),
+    ]) { $1 })
+    try emit(common.merging([
+        "case": "tokenizer-pipeline", "times_ms": pipeline.wall, "median_ms": median(pipeline.wall), "cpu_ms": median(pipeline.cpu),
+    ]) { $1 })
+}
+
 func run() throws {
     let o = try parseOptions(CommandLine.arguments)
     setBLASThreads(o.threads)
@@ -271,6 +282,12 @@ func run() throws {
         }
     }
     switch o.caseName {
+    case "workload":
+        guard !o.csv.isEmpty else { throw UsageError(description: "--csv FILE is required for case workload") }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        print(String(decoding: try encoder.encode(try WorkloadBuilder.build(csv: URL(fileURLWithPath: o.csv))), as: UTF8.self))
+    case "tokenizer": try tokenizerCase(options: o)
     case "train-padded": try trainCase("train-padded", batches: [try workload().padded], options: o)
     case "train-cut": try trainCase("train-cut", batches: try workload().cut, options: o)
     case "infer-b1": try inferCase("infer-b1", batch: try workload().single, options: o)
@@ -278,7 +295,7 @@ func run() throws {
     case "sgemm": try sgemmCase(options: o)
     case "kernels": try kernelsCase(options: o)
     default:
-        throw UsageError(description: "unknown --case \"\(o.caseName)\" (train-padded, train-cut, infer-b1, infer-b64, sgemm, kernels)")
+        throw UsageError(description: "unknown --case \"\(o.caseName)\" (workload, train-padded, train-cut, infer-b1, infer-b64, sgemm, kernels, tokenizer)")
     }
 }
 
