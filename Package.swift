@@ -23,9 +23,11 @@ let package = Package(
             path: "Sources/CBLAS",
             providers: [.apt(["libopenblas-dev"])]
         ),
+        // AVX2 kernels chosen at run time (no CPU-specific compiler flags, so dependents can build it).
+        .target(name: "CKernels"),
         .target(
             name: "Kernels",
-            dependencies: [.target(name: "CBLAS", condition: .when(platforms: [.linux]))],
+            dependencies: ["CKernels", .target(name: "CBLAS", condition: .when(platforms: [.linux]))],
             // Raw-pointer kernels shared across threads by design: Swift 5 mode, where sending
             // pointers into parallel loops is not a compile error.
             swiftSettings: [.swiftLanguageMode(.v5)]

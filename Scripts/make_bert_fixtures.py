@@ -99,6 +99,14 @@ def kernel_fixtures():
     out.update({"crossentropy.logits": logits, "crossentropy.labels": labels, "crossentropy.loss": loss,
                 "crossentropy.dlogits": logits.grad})
 
+    # linear with few rows (the batch-1 kernel): shapes that hit its 3-row x 4-output blocks, 8-wide
+    # inner loop and every tail (13 = 4 x 3 + 1 rows, 37 = 4 x 8 + 5 inputs, 11 = 2 x 4 + 3 outputs).
+    # Its own generator, so the tensors above stay as they were.
+    g2 = torch.Generator().manual_seed(4321)
+    x, w, b = (torch.randn(s, generator=g2) for s in ((13, 37), (11, 37), (11,)))
+    out.update({"linear_rows.x": x, "linear_rows.w": w, "linear_rows.b": b,
+                "linear_rows.y": F.linear(x, w, b), "linear_rows.y_nobias": F.linear(x, w)})
+
     os.makedirs(KERNELS_DIR, exist_ok=True)
     save_file(contiguous(out), os.path.join(KERNELS_DIR, "kernels.safetensors"))
 

@@ -1,18 +1,46 @@
+import CKernels
+
 /// Fully connected layer with PyTorch's weight layout: `weight` is [OC, C].
 ///
 /// Shapes: N rows (B*T), C input channels, OC output channels.
 public enum Linear {
+    /// Up to this many rows, `forward` uses the few-rows kernel (`kb_gemm_nt_rows`, AVX2) instead
+    /// of BLAS, whose packing of the weight matrix dominates small products (batch-1 inference).
+    /// Zero where that kernel has no fast path on this CPU.
+    public static let fewRowsLimit = kb_gemm_nt_fast() != 0 ? 32 : 0
+
     /// out[N, OC] = inp[N, C] · weight[OC, C]ᵀ + bias[OC]
     public static func forward(
         out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
         weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
         N: Int, C: Int, OC: Int
     ) {
+        if N <= fewRowsLimit {
+            forwardFewRows(out: out, inp: inp, weight: weight, bias: bias, N: N, C: C, OC: OC)
+            return
+        }
         if let bias {
             for n in 0..<N { (out + n * OC).update(from: bias, count: OC) }
         }
         sgemm(transA: false, transB: true, m: N, n: OC, k: C,
               a: inp, lda: C, b: weight, ldb: C, beta: bias == nil ? 0 : 1, c: out, ldc: OC)
+    }
+
+    /// `forward` by the few-rows kernel, output columns split across the cores in blocks of 4.
+    public static func forwardFewRows(
+        out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
+        weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+        N: Int, C: Int, OC: Int, portable: Bool = false
+    ) {
+        let blocks = (OC + 3) / 4
+        parallelFor(blocks, minChunk: 16) { range in
+            let o0 = Int32(range.lowerBound * 4), o1 = Int32(min(OC, range.upperBound * 4))
+            if portable {
+                kb_gemm_nt_rows_portable(inp, Int32(N), Int32(C), weight, bias, out, Int32(OC), o0, o1)
+            } else {
+                kb_gemm_nt_rows(inp, Int32(N), Int32(C), weight, bias, out, Int32(OC), o0, o1)
+            }
+        }
     }
 
     /// Accumulates the gradients of `forward`.

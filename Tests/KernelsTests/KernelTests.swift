@@ -36,6 +36,47 @@ struct KernelTests {
         try check(db.map { $0 - 1 }, "linear.db")
     }
 
+    /// The few-rows kernel (batch-1 inference) on both of its paths, with and without bias, against
+    /// PyTorch: shapes that reach its 3 x 4 blocks, 8-wide loop and every tail. Each output is written
+    /// over a NaN, so an output the kernel skips fails.
+    @Test func linearFewRowsKernel() throws {
+        let (N, C, OC) = (13, 37, 11)
+        let x = try f("linear_rows.x"), w = try f("linear_rows.w"), b = try f("linear_rows.b")
+        #expect(N <= 32)
+        for portable in [false, true] {
+            var y = [Float](repeating: .nan, count: N * OC)
+            Linear.forwardFewRows(out: &y, inp: x, weight: w, bias: b, N: N, C: C, OC: OC, portable: portable)
+            try check(y, "linear_rows.y", atol: 1e-6, rtol: 1e-5)
+            y = [Float](repeating: .nan, count: N * OC)
+            Linear.forwardFewRows(out: &y, inp: x, weight: w, bias: nil, N: N, C: C, OC: OC, portable: portable)
+            try check(y, "linear_rows.y_nobias", atol: 1e-6, rtol: 1e-5)
+        }
+        // Through Linear.forward, which takes this kernel for few rows where the CPU has AVX2, and
+        // BLAS otherwise: either way the same answer.
+        var y = [Float](repeating: .nan, count: N * OC)
+        Linear.forward(out: &y, inp: x, weight: w, bias: b, N: N, C: C, OC: OC)
+        try check(y, "linear_rows.y", atol: 1e-6, rtol: 1e-5)
+    }
+
+    /// The few-rows kernel agrees with BLAS at the model's shapes (C = 768, 3072) for 1 ... 32 rows
+    /// and with both cores splitting the outputs.
+    @Test func linearFewRowsMatchesBLASAtModelShapes() throws {
+        var rng = SeededGenerator(seed: 11)
+        for (C, OC) in [(768, 2304), (3072, 768), (768, 7)] {
+            let w = (0..<OC * C).map { _ in rng.nextGaussian() * 0.05 }, b = (0..<OC).map { _ in rng.nextGaussian() }
+            for N in [1, 2, 3, 4, 13, 32] {
+                let x = (0..<N * C).map { _ in rng.nextGaussian() }
+                var viaBLAS = [Float](repeating: 0, count: N * OC)
+                for n in 0..<N { for o in 0..<OC { viaBLAS[n * OC + o] = b[o] } }
+                sgemm(transA: false, transB: true, m: N, n: OC, k: C, a: x, lda: C, b: w, ldb: C, beta: 1, c: &viaBLAS, ldc: OC)
+                var got = [Float](repeating: .nan, count: N * OC)
+                Linear.forwardFewRows(out: &got, inp: x, weight: w, bias: b, N: N, C: C, OC: OC)
+                let d = Discrepancy(got, viaBLAS, atol: 1e-5, rtol: 1e-4)
+                #expect(d.withinTolerance, "N \(N) C \(C) OC \(OC): \(d)")
+            }
+        }
+    }
+
     @Test func layerNormForwardAndBackward() throws {
         let (N, C) = (6, 13)
         let x = try f("layernorm.x"), w = try f("layernorm.w"), b = try f("layernorm.b"), dout = try f("layernorm.dout")
