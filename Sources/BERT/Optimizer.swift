@@ -25,18 +25,21 @@ public final class AdamW: @unchecked Sendable {
     /// Restores the state of a checkpoint (moments and step count).
     public func restore(step: Int) { self.step = step }
 
-    public func update(params: ParameterBuffer, grads: ParameterBuffer, lr: Float) {
+    /// One step on `params` with gradients `grads` × `gradScale` (the clipping coefficient of
+    /// `clipCoefficient`, applied here as each gradient is read, so clipping costs no pass of its
+    /// own; the result is the same as scaling `grads` first). `grads` is left unscaled.
+    public func update(params: ParameterBuffer, grads: ParameterBuffer, lr: Float, gradScale: Float = 1) {
         step += 1
         let bc1 = 1 - Float(pow(Double(beta1), Double(step)))
         let bc2Sqrt = Float((1 - pow(Double(beta2), Double(step))).squareRoot())
         let stepSize = lr / bc1
-        let b1 = beta1, b2 = beta2, e = eps
+        let b1 = beta1, b2 = beta2, e = eps, gs = gradScale
         for entry in params.layout.entries {
             let decay = entry.decays ? 1 - lr * weightDecay : 1
             let p = params[entry.offset], g = grads[entry.offset], mm = m[entry.offset], vv = v[entry.offset]
             parallelFor(entry.count, minChunk: 1 << 16) { r in
                 for i in r {
-                    let gi = g[i]
+                    let gi = g[i] * gs
                     let mi = b1 * mm[i] + (1 - b1) * gi
                     let vi = b2 * vv[i] + (1 - b2) * gi * gi
                     mm[i] = mi
@@ -70,18 +73,42 @@ public struct CosineSchedule: Sendable {
     }
 }
 
+/// The global L2 norm of all gradients. Squares are summed in Double over fixed chunks of 64K
+/// values on all cores and the chunk sums added in order, so the norm does not depend on the
+/// number of threads.
+public func gradNorm(_ grads: ParameterBuffer) -> Float {
+    let g = grads.base, count = grads.count
+    let chunk = 1 << 16, chunks = (count + chunk - 1) / chunk
+    let partial = UnsafeMutablePointer<Double>.allocate(capacity: max(1, chunks))
+    defer { partial.deallocate() }
+    parallelFor(chunks, minChunk: 1) { range in
+        for c in range {
+            var sum: Double = 0
+            for i in (c * chunk)..<min(count, (c + 1) * chunk) { sum += Double(g[i]) * Double(g[i]) }
+            partial[c] = sum
+        }
+    }
+    var sum: Double = 0
+    for c in 0..<chunks { sum += partial[c] }
+    return Float(sum.squareRoot())
+}
+
+/// `torch.nn.utils.clip_grad_norm_`'s scaling factor for gradients of norm `norm`:
+/// maxNorm / (norm + 1e-6), capped at 1.
+public func clipCoefficient(norm: Float, maxNorm: Float) -> Float {
+    min(1, maxNorm / (norm + 1e-6))
+}
+
 /// Scales all gradients so their global L2 norm is at most `maxNorm`, as
-/// `torch.nn.utils.clip_grad_norm_` (coefficient maxNorm / (norm + 1e-6), capped at 1).
-/// Returns the norm before clipping.
+/// `torch.nn.utils.clip_grad_norm_`. Returns the norm before clipping. (Training passes the
+/// coefficient to `AdamW.update(gradScale:)` instead, which saves a pass over the gradients.)
 @discardableResult
 public func clipGradNorm(_ grads: ParameterBuffer, maxNorm: Float) -> Float {
-    var sum: Double = 0
-    let g = grads.base
-    for i in 0..<grads.count { sum += Double(g[i]) * Double(g[i]) }
-    let norm = Float(sum.squareRoot())
-    let coef = min(1, maxNorm / (norm + 1e-6))
+    let norm = gradNorm(grads)
+    let coef = clipCoefficient(norm: norm, maxNorm: maxNorm)
     if coef < 1 {
-        for i in 0..<grads.count { g[i] *= coef }
+        let g = grads.base
+        parallelFor(grads.count, minChunk: 1 << 16) { r in for i in r { g[i] *= coef } }
     }
     return norm
 }

@@ -56,6 +56,16 @@ public final class BertRunner: @unchecked Sendable {
     private let dX, dT1, dT2, dctx, dqkv, dffn, dprobs: UnsafeMutablePointer<Float>
     private let dCls, dPool, dPooledDrop, dLogits: UnsafeMutablePointer<Float>
     private let tokenIds, segmentIds, positionIds, rowStart, labelBuf: UnsafeMutablePointer<Int32>
+    /// 0, 1, ..., maxBatch: the row layout of a [B, C] buffer holding each sequence's first token.
+    private let firstRows: UnsafeMutablePointer<Int32>
+
+    /// Whether the last encoder layer runs for each sequence's first token ([CLS]) only: its keys
+    /// and values still come from every token, but its attention query, output projection,
+    /// LayerNorms and feed-forward network run on B rows instead of N. The classifier reads
+    /// nothing else, so logits, loss and gradients are those of the full layer (tested), at about
+    /// 6% less arithmetic for KoBERT. On unless the runner keeps intermediates (then the last
+    /// layer's activations are kept for every token).
+    public var lastLayerFirstTokenOnly: Bool
 
     // State of the last forward pass.
     private var B = 0, T = 0, N = 0
@@ -120,15 +130,23 @@ public final class BertRunner: @unchecked Sendable {
             dX = arena; dT1 = arena; dT2 = arena; dctx = arena; dqkv = arena; dffn = arena; dprobs = arena
             dCls = arena; dPool = arena; dPooledDrop = arena; dLogits = arena
         }
-        let ints = UnsafeMutablePointer<Int32>.allocate(capacity: 3 * N + 2 * maxBatch + 1)
-        ints.initialize(repeating: 0, count: 3 * N + 2 * maxBatch + 1)
+        let ints = UnsafeMutablePointer<Int32>.allocate(capacity: 3 * N + 3 * maxBatch + 2)
+        ints.initialize(repeating: 0, count: 3 * N + 3 * maxBatch + 2)
         tokenIds = ints; segmentIds = ints + N; positionIds = ints + 2 * N
         rowStart = ints + 3 * N; labelBuf = ints + 3 * N + maxBatch + 1
+        firstRows = ints + 3 * N + 2 * maxBatch + 1
+        for b in 0...maxBatch { firstRows[b] = Int32(b) }
+        lastLayerFirstTokenOnly = !keepIntermediates
     }
 
     deinit {
         arena.deallocate()
         tokenIds.deallocate()
+    }
+
+    /// Whether layer `l` runs for the first tokens only after its attention (see `lastLayerFirstTokenOnly`).
+    private func runsFirstTokenOnly(_ l: Int) -> Bool {
+        lastLayerFirstTokenOnly && l == model.config.numHiddenLayers - 1
     }
 
     private var storesAllLayers: Bool { layers.count < 2 || layers[0].qkv != layers[1].qkv }
@@ -165,29 +183,38 @@ public final class BertRunner: @unchecked Sendable {
 
         var x = UnsafePointer(embOut)
         for (l, (p, a)) in zip(Lo.layers, layers).enumerated() {
+            // After the attention, a first-token-only layer has M = B rows laid out as `firstRows`.
+            let firstOnly = runsFirstTokenOnly(l)
+            let M = firstOnly ? B : N, R = firstOnly ? UnsafePointer(firstRows) : UnsafePointer(rowStart)
             // Self-attention: fused q|k|v projection, masked softmax attention, output projection.
             Linear.forward(out: a.qkv, inp: x, weight: W[p.qkvWeight], bias: W[p.qkvBias], N: N, C: C, OC: 3 * C)
             let attnDrop = dropout(cfg.attentionProbsDropoutProb, site: Site.layer(l, 0))
             Attention.forward(out: a.ctx, probs: a.probs, probsDropped: attnDrop == nil ? nil : a.probsDropped,
-                              dropout: attnDrop, qkv: a.qkv, rows: rowStart, B: B, T: T, NH: NH, HS: HS)
-            Linear.forward(out: tmp, inp: a.ctx, weight: W[p.attnOutWeight], bias: W[p.attnOutBias], N: N, C: C, OC: C)
-            dropout(cfg.hiddenDropoutProb, site: Site.layer(l, 1))?.applySequences(tmp, rows: rowStart, B: B, C: C)
-            add(out: a.ln1In, tmp, x, count: N * C)
+                              dropout: attnDrop, qkv: a.qkv, rows: rowStart, B: B, T: T, NH: NH, HS: HS,
+                              firstQueryOnly: firstOnly)
+            Linear.forward(out: tmp, inp: a.ctx, weight: W[p.attnOutWeight], bias: W[p.attnOutBias], N: M, C: C, OC: C)
+            dropout(cfg.hiddenDropoutProb, site: Site.layer(l, 1))?.applySequences(tmp, rows: R, B: B, C: C)
+            if firstOnly {  // the residual from each sequence's first row of x
+                for b in 0..<B { add(out: a.ln1In + b * C, tmp + b * C, x + Int(rowStart[b]) * C, count: C) }
+            } else {
+                add(out: a.ln1In, tmp, x, count: N * C)
+            }
             LayerNorm.forward(out: a.ln1Out, mean: a.ln1Mean, rstd: a.ln1Rstd, inp: a.ln1In,
-                              weight: W[p.ln1Weight], bias: W[p.ln1Bias], N: N, C: C, eps: eps)
+                              weight: W[p.ln1Weight], bias: W[p.ln1Bias], N: M, C: C, eps: eps)
             // Feed-forward: dense to I, GELU, dense back to C, dropout, residual, LayerNorm.
-            Linear.forward(out: a.ffnPre, inp: a.ln1Out, weight: W[p.ffnInWeight], bias: W[p.ffnInBias], N: N, C: C, OC: I)
-            GELU.forward(out: a.ffnAct, inp: a.ffnPre, count: N * I)
-            Linear.forward(out: tmp, inp: a.ffnAct, weight: W[p.ffnOutWeight], bias: W[p.ffnOutBias], N: N, C: I, OC: C)
-            dropout(cfg.hiddenDropoutProb, site: Site.layer(l, 2))?.applySequences(tmp, rows: rowStart, B: B, C: C)
-            add(out: a.ln2In, tmp, a.ln1Out, count: N * C)
+            Linear.forward(out: a.ffnPre, inp: a.ln1Out, weight: W[p.ffnInWeight], bias: W[p.ffnInBias], N: M, C: C, OC: I)
+            GELU.forward(out: a.ffnAct, inp: a.ffnPre, count: M * I)
+            Linear.forward(out: tmp, inp: a.ffnAct, weight: W[p.ffnOutWeight], bias: W[p.ffnOutBias], N: M, C: I, OC: C)
+            dropout(cfg.hiddenDropoutProb, site: Site.layer(l, 2))?.applySequences(tmp, rows: R, B: B, C: C)
+            add(out: a.ln2In, tmp, a.ln1Out, count: M * C)
             LayerNorm.forward(out: a.out, mean: a.ln2Mean, rstd: a.ln2Rstd, inp: a.ln2In,
-                              weight: W[p.ln2Weight], bias: W[p.ln2Bias], N: N, C: C, eps: eps)
+                              weight: W[p.ln2Weight], bias: W[p.ln2Bias], N: M, C: C, eps: eps)
             x = UnsafePointer(a.out)
         }
 
         // Pooler over [CLS] (position 0), dropout, classifier.
-        for b in 0..<B { (clsIn + b * C).update(from: x + Int(rowStart[b]) * C, count: C) }
+        let lastFirstOnly = runsFirstTokenOnly(cfg.numHiddenLayers - 1)
+        for b in 0..<B { (clsIn + b * C).update(from: x + (lastFirstOnly ? b : Int(rowStart[b])) * C, count: C) }
         Linear.forward(out: poolPre, inp: clsIn, weight: W[Lo.poolerWeight], bias: W[Lo.poolerBias], N: B, C: C, OC: C)
         Tanh.forward(out: pooled, inp: poolPre, count: B * C)
         pooledDrop.update(from: pooled, count: B * C)
@@ -239,41 +266,49 @@ public final class BertRunner: @unchecked Sendable {
         dCls.update(repeating: 0, count: B * C)
         Linear.backward(dinp: dCls, dweight: G[Lo.poolerWeight], dbias: G[Lo.poolerBias],
                         dout: dPool, inp: clsIn, weight: W[Lo.poolerWeight], N: B, C: C, OC: C)
+        let lastFirstOnly = runsFirstTokenOnly(cfg.numHiddenLayers - 1)
         dX.update(repeating: 0, count: N * C)
-        for b in 0..<B { (dX + Int(rowStart[b]) * C).update(from: dCls + b * C, count: C) }
+        for b in 0..<B { (dX + (lastFirstOnly ? b : Int(rowStart[b])) * C).update(from: dCls + b * C, count: C) }
 
         // Encoder layers in reverse. dX holds the gradient of the layer's output.
         for l in stride(from: cfg.numHiddenLayers - 1, through: 0, by: -1) {
             let p = Lo.layers[l], a = layers[l]
             let x = l == 0 ? UnsafePointer(embOut) : UnsafePointer(layers[l - 1].out)
+            let firstOnly = runsFirstTokenOnly(l)
+            let M = firstOnly ? B : N, R = firstOnly ? UnsafePointer(firstRows) : UnsafePointer(rowStart)
             // out = LN2(dropout(ffnOut) + ln1Out)
-            dT1.update(repeating: 0, count: N * C)
+            dT1.update(repeating: 0, count: M * C)
             LayerNorm.backward(dinp: dT1, dweight: G[p.ln2Weight], dbias: G[p.ln2Bias], dout: dX, inp: a.ln2In,
-                               weight: W[p.ln2Weight], mean: a.ln2Mean, rstd: a.ln2Rstd, N: N, C: C)
-            dT2.update(from: dT1, count: N * C)      // the residual path into ln1Out
-            dropout(cfg.hiddenDropoutProb, site: Site.layer(l, 2))?.applySequences(dT1, rows: rowStart, B: B, C: C)
+                               weight: W[p.ln2Weight], mean: a.ln2Mean, rstd: a.ln2Rstd, N: M, C: C)
+            dT2.update(from: dT1, count: M * C)      // the residual path into ln1Out
+            dropout(cfg.hiddenDropoutProb, site: Site.layer(l, 2))?.applySequences(dT1, rows: R, B: B, C: C)
             // ffnOut = ffnAct · Woutᵀ + b ; ffnAct = GELU(ffnPre) ; ffnPre = ln1Out · Winᵀ + b
-            dffn.update(repeating: 0, count: N * I)
+            dffn.update(repeating: 0, count: M * I)
             Linear.backward(dinp: dffn, dweight: G[p.ffnOutWeight], dbias: G[p.ffnOutBias], dout: dT1,
-                            inp: a.ffnAct, weight: W[p.ffnOutWeight], N: N, C: I, OC: C)
-            GELU.backward(dinp: dffn, dout: dffn, inp: a.ffnPre, count: N * I)
+                            inp: a.ffnAct, weight: W[p.ffnOutWeight], N: M, C: I, OC: C)
+            GELU.backward(dinp: dffn, dout: dffn, inp: a.ffnPre, count: M * I)
             Linear.backward(dinp: dT2, dweight: G[p.ffnInWeight], dbias: G[p.ffnInBias], dout: dffn,
-                            inp: a.ln1Out, weight: W[p.ffnInWeight], N: N, C: C, OC: I)
+                            inp: a.ln1Out, weight: W[p.ffnInWeight], N: M, C: C, OC: I)
             // ln1Out = LN1(dropout(ctx · Woᵀ + b) + x)
-            dT1.update(repeating: 0, count: N * C)
+            dT1.update(repeating: 0, count: M * C)
             LayerNorm.backward(dinp: dT1, dweight: G[p.ln1Weight], dbias: G[p.ln1Bias], dout: dT2, inp: a.ln1In,
-                               weight: W[p.ln1Weight], mean: a.ln1Mean, rstd: a.ln1Rstd, N: N, C: C)
-            dX.update(from: dT1, count: N * C)        // the residual path into x
-            dropout(cfg.hiddenDropoutProb, site: Site.layer(l, 1))?.applySequences(dT1, rows: rowStart, B: B, C: C)
-            dctx.update(repeating: 0, count: N * C)
+                               weight: W[p.ln1Weight], mean: a.ln1Mean, rstd: a.ln1Rstd, N: M, C: C)
+            if firstOnly {  // the residual path into each sequence's first row of x
+                dX.update(repeating: 0, count: N * C)
+                for b in 0..<B { (dX + Int(rowStart[b]) * C).update(from: dT1 + b * C, count: C) }
+            } else {
+                dX.update(from: dT1, count: N * C)    // the residual path into x
+            }
+            dropout(cfg.hiddenDropoutProb, site: Site.layer(l, 1))?.applySequences(dT1, rows: R, B: B, C: C)
+            dctx.update(repeating: 0, count: M * C)
             Linear.backward(dinp: dctx, dweight: G[p.attnOutWeight], dbias: G[p.attnOutBias], dout: dT1,
-                            inp: a.ctx, weight: W[p.attnOutWeight], N: N, C: C, OC: C)
+                            inp: a.ctx, weight: W[p.attnOutWeight], N: M, C: C, OC: C)
             // ctx = attention(qkv) ; qkv = x · Wqkvᵀ + b
             dqkv.update(repeating: 0, count: N * 3 * C)
             let attnDrop = dropout(cfg.attentionProbsDropoutProb, site: Site.layer(l, 0))
             Attention.backward(dqkv: dqkv, scratch: dprobs, dout: dctx, qkv: a.qkv, probs: a.probs,
                                probsDropped: attnDrop == nil ? nil : a.probsDropped, dropout: attnDrop,
-                               rows: rowStart, B: B, T: T, NH: NH, HS: HS)
+                               rows: rowStart, B: B, T: T, NH: NH, HS: HS, firstQueryOnly: firstOnly)
             Linear.backward(dinp: dX, dweight: G[p.qkvWeight], dbias: G[p.qkvBias], dout: dqkv,
                             inp: x, weight: W[p.qkvWeight], N: N, C: C, OC: 3 * C)
         }
@@ -290,7 +325,8 @@ public final class BertRunner: @unchecked Sendable {
     }
 
     /// A named intermediate of the last forward pass, for comparing with a reference dump (earlier
-    /// layers only when the runner keeps intermediates or trains), in the padded layout of the batch
+    /// layers only when the runner keeps intermediates or trains; the last layer only without
+    /// `lastLayerFirstTokenOnly`), in the padded layout of the batch
     /// with zeros at padded positions: `emb.out`, `layer{i}.attn.probs` [B, NH, T, T],
     /// `layer{i}.attn.context`, `layer{i}.attn.out`, `layer{i}.ffn.act` [B, T, I], `layer{i}.out`
     /// ([B, T, C] unless noted), `pooler` [B, C], `logits` [B, K].
@@ -313,7 +349,7 @@ public final class BertRunner: @unchecked Sendable {
         }
         let parts = name.split(separator: ".", maxSplits: 1)
         guard parts.count == 2, parts[0].hasPrefix("layer"), let l = Int(parts[0].dropFirst(5)), layers.indices.contains(l),
-              storesAllLayers || l == layers.count - 1 else { return nil }
+              storesAllLayers || l == layers.count - 1, !runsFirstTokenOnly(l) else { return nil }
         let a = layers[l]
         switch parts[1] {
         case "attn.probs":

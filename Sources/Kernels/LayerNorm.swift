@@ -35,7 +35,7 @@ public enum LayerNorm {
         mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>,
         N: Int, C: Int
     ) {
-        // dinp rows are independent: parallel. dweight/dbias sum over rows: one pass, serial.
+        // dinp rows are independent: parallel over rows.
         parallelFor(N, minChunk: max(1, 65536 / max(C, 1))) { rows in
             for n in rows {
                 let x = inp + n * C, dy = dout + n * C, dx = dinp + n * C
@@ -54,12 +54,16 @@ public enum LayerNorm {
                 }
             }
         }
-        for n in 0..<N {
-            let x = inp + n * C, dy = dout + n * C
-            let m = mean[n], s = rstd[n]
-            for c in 0..<C {
-                dweight[c] += dy[c] * (x[c] - m) * s
-                dbias[c] += dy[c]
+        // dweight/dbias: columns split across the cores, each column summed over rows in order
+        // (the same sums as one thread would make).
+        parallelFor(C, minChunk: max(16, 65536 / max(N, 1))) { cols in
+            for n in 0..<N {
+                let x = inp + n * C, dy = dout + n * C
+                let m = mean[n], s = rstd[n]
+                for c in cols {
+                    dweight[c] += dy[c] * (x[c] - m) * s
+                    dbias[c] += dy[c]
+                }
             }
         }
     }

@@ -59,10 +59,12 @@ public enum Linear {
         }
         sgemm(transA: true, transB: false, m: OC, n: C, k: N,
               a: dout, lda: OC, b: inp, ldb: C, beta: 1, c: dweight, ldc: C)
-        if let dbias {
-            for n in 0..<N {
-                let row = dout + n * OC
-                for o in 0..<OC { dbias[o] += row[o] }
+        if let dbias {  // columns split across the cores, each summed over rows in order
+            parallelFor(OC, minChunk: max(16, 65536 / max(N, 1))) { cols in
+                for n in 0..<N {
+                    let row = dout + n * OC
+                    for o in cols { dbias[o] += row[o] }
+                }
             }
         }
     }

@@ -116,9 +116,10 @@ struct BertParityTests {
             grads.zero()
             try runner.forward(batch, mode: .training(seed: 0, step: s))
             losses.append(try runner.backward(labels: labels))
-            norms.append(clipGradNorm(grads, maxNorm: maxNorm))
+            // As the trainer does it: the clipping coefficient applied inside AdamW.
+            norms.append(gradNorm(grads))
             lrs.append(schedule.learningRate(at: s))
-            adam.update(params: model.weights, grads: grads, lr: lrs.last!)
+            adam.update(params: model.weights, grads: grads, lr: lrs.last!, gradScale: clipCoefficient(norm: norms.last!, maxNorm: maxNorm))
         }
         check(lrs, try train.floats("lrs"), "learning rates", atol: 1e-9, rtol: 1e-6)
         check(norms, try train.floats("grad_norms"), "gradient norms", atol: 1e-4, rtol: 1e-4)
@@ -128,6 +129,62 @@ struct BertParityTests {
             let got = Array(UnsafeBufferPointer(start: model.weights[entry.offset], count: entry.count))
             check(got, try train.floats("final." + entry.name), "final " + entry.name, atol: 1e-4, rtol: 0)
         }
+    }
+
+    /// The last layer run for [CLS] only gives the full layer's logits, loss and every gradient, with
+    /// dropout active (the same masks), on a batch of uneven lengths; and its inference logits.
+    @Test func lastLayerForFirstTokenOnlyMatchesTheFullLayer() throws {
+        let config = BertConfig(vocabSize: 50, hiddenSize: 24, numHiddenLayers: 2, numAttentionHeads: 3,
+                                intermediateSize: 40, maxPositionEmbeddings: 16, hiddenDropoutProb: 0.2,
+                                attentionProbsDropoutProb: 0.2, classifierDropout: 0.5, labels: ["a", "b", "c", "d"])
+        let model = try BertClassifier(config: config, seed: 3)
+        let lengths: [Int32] = [9, 1, 5, 7], T = 9
+        var rng = SeededGenerator(seed: 8)
+        let ids = (0..<lengths.count * T).map { _ in Int32(rng.next() % 50) }
+        let batch = TokenBatch(batchSize: lengths.count, length: T, tokenIds: ids, validLength: lengths)
+        let labels: [Int32] = [0, 3, 1, 2]
+        func run(firstOnly: Bool, training: Bool) throws -> (logits: [Float], loss: Float, grads: [Float]) {
+            let runner = try BertRunner(model: model, maxBatch: 4, maxLength: T, training: training)
+            runner.lastLayerFirstTokenOnly = firstOnly
+            guard training else { return (Array(try runner.forward(batch)), 0, []) }
+            let logits = Array(try runner.forward(batch, mode: .training(seed: 4, step: 2)))
+            let loss = try runner.backward(labels: labels)
+            let g = try #require(runner.grads)
+            return (logits, loss, Array(UnsafeBufferPointer(start: g.base, count: g.count)))
+        }
+        for training in [true, false] {
+            let full = try run(firstOnly: false, training: training), first = try run(firstOnly: true, training: training)
+            check(first.logits, full.logits, "logits (training: \(training))", atol: 1e-6, rtol: 1e-5)
+            #expect(Set(full.logits).count > 1)
+            if training {
+                check([first.loss], [full.loss], "loss", atol: 1e-6, rtol: 1e-5)
+                check(first.grads, full.grads, "every gradient", atol: 1e-6, rtol: 1e-4)
+                #expect(full.grads.contains { $0 != 0 })
+            }
+        }
+    }
+
+    /// Clipping inside AdamW (`gradScale`) gives bit for bit what scaling the gradients first does.
+    @Test func clippingInsideAdamWEqualsClippingFirst() throws {
+        let model = try loadTiny()
+        var rng = SeededGenerator(seed: 5)
+        let grads = ParameterBuffer(layout: model.layout)
+        for i in 0..<grads.count { grads.base[i] = rng.nextGaussian() }
+        let twin = try loadTiny()
+        let fused = AdamW(layout: model.layout), separate = AdamW(layout: model.layout)
+        for step in 0..<3 {
+            let norm = gradNorm(grads)
+            let coef = clipCoefficient(norm: norm, maxNorm: 1)
+            #expect(coef < 1, "the gradients must be large enough to be clipped")
+            fused.update(params: model.weights, grads: grads, lr: 1e-3, gradScale: coef)
+            let scaled = ParameterBuffer(layout: model.layout)
+            scaled.copy(from: grads)
+            #expect(clipGradNorm(scaled, maxNorm: 1) == norm)
+            separate.update(params: twin.weights, grads: scaled, lr: 1e-3)
+            for i in 0..<grads.count { grads.base[i] *= Float(step + 2) }
+        }
+        #expect((0..<model.layout.count).allSatisfy { model.weights.base[$0] == twin.weights.base[$0] })
+        #expect((0..<model.layout.count).allSatisfy { fused.v.base[$0] == separate.v.base[$0] })
     }
 
     @Test func cosineScheduleMatchesTransformers() {

@@ -140,9 +140,9 @@ public final class Trainer {
                 let logits = try runner.forward(batch, mode: .training(seed: options.seed, step: state.step))
                 let correct = countCorrect(logits: logits, labels: labels)
                 let loss = try runner.backward(labels: labels)
-                clipGradNorm(grads, maxNorm: Float(options.maxGradNorm))
+                let clip = clipCoefficient(norm: gradNorm(grads), maxNorm: Float(options.maxGradNorm))
                 let lr = schedule.learningRate(at: state.step)
-                adam.update(params: model.classifier.weights, grads: grads, lr: lr)
+                adam.update(params: model.classifier.weights, grads: grads, lr: lr, gradScale: clip)
                 state.step += 1
                 state.batch += 1
                 state.epochLossSum += Double(loss)
