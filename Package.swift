@@ -33,7 +33,7 @@ let package = Package(
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
         .target(name: "SafeTensors"),
-        .target(name: "BERT", dependencies: ["Kernels", "SafeTensors"], swiftSettings: [.swiftLanguageMode(.v5)]),
+        .target(name: "BERT", dependencies: ["Kernels", "CKernels", "SafeTensors"], swiftSettings: [.swiftLanguageMode(.v5)]),
         .target(
             name: "SentencePiece",
             resources: [.copy("Resources/emotion-dialogue.model")]
@@ -47,7 +47,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "SafeTensors"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "CKernels", "SafeTensors"], resources: [.copy("Fixtures")]),
         .testTarget(name: "BERTTests", dependencies: ["BERT"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SentencePieceTests", dependencies: ["SentencePiece", "EmotionClassifier"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EmotionClassifierTests", dependencies: ["EmotionClassifier"], resources: [.copy("Fixtures")]),

@@ -137,8 +137,10 @@ func trainCase(_ name: String, batches: [WorkBatch], options o: Options) throws 
         let tZero = timed { grads.zero() }
         let tForward = try timed { try runner.forward(batch, mode: .training(seed: 7, step: step)) }
         let tBackward = try timed { loss = try runner.backward(labels: work.labels) }
-        let tClip = timed { clipGradNorm(grads, maxNorm: 1) }
-        let tOptimizer = timed { adam.update(params: model.weights, grads: grads, lr: schedule.learningRate(at: step)) }
+        // As the trainer does it: the norm, then the clipping coefficient applied inside AdamW.
+        var clip: Float = 1
+        let tClip = timed { clip = clipCoefficient(norm: gradNorm(grads), maxNorm: 1) }
+        let tOptimizer = timed { adam.update(params: model.weights, grads: grads, lr: schedule.learningRate(at: step), gradScale: clip) }
         let tCPU = now(CLOCK_PROCESS_CPUTIME_ID) - c0
         guard loss.isFinite else { throw UsageError(description: "\(name): loss is \(loss) at step \(step)") }
         if step < o.warmup { continue }
@@ -234,7 +236,7 @@ func kernelsCase(options o: Options) throws {
         ("gelu.bwd", L, { GELU.backward(dinp: z, dout: y, inp: x, count: N * I) }),
         ("dropout.apply [N,C] (fwd+bwd)", 2 * (2 * L + 1), { drop.apply(out: y, inp: x, count: N * C) }),
         ("buffer zero/copy/add [N,C]", 14 * L, { y.update(repeating: 0, count: N * C) }),
-        ("clipGradNorm", 1, { clipGradNorm(grads, maxNorm: 1) }),
+        ("gradNorm (clipping)", 1, { _ = gradNorm(grads) }),
         ("adamw.update", 1, { adam.update(params: model.weights, grads: grads, lr: 1e-5) }),
     ]
     var rows: [[String: Any]] = []

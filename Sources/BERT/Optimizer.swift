@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import Kernels
 
@@ -33,19 +34,13 @@ public final class AdamW: @unchecked Sendable {
         let bc1 = 1 - Float(pow(Double(beta1), Double(step)))
         let bc2Sqrt = Float((1 - pow(Double(beta2), Double(step))).squareRoot())
         let stepSize = lr / bc1
-        let b1 = beta1, b2 = beta2, e = eps, gs = gradScale
         for entry in params.layout.entries {
             let decay = entry.decays ? 1 - lr * weightDecay : 1
             let p = params[entry.offset], g = grads[entry.offset], mm = m[entry.offset], vv = v[entry.offset]
+            // kb_adamw: the formula above, 8 lanes at a time where the CPU has AVX2.
             parallelFor(entry.count, minChunk: 1 << 16) { r in
-                for i in r {
-                    let gi = g[i] * gs
-                    let mi = b1 * mm[i] + (1 - b1) * gi
-                    let vi = b2 * vv[i] + (1 - b2) * gi * gi
-                    mm[i] = mi
-                    vv[i] = vi
-                    p[i] = p[i] * decay - stepSize * mi / (vi.squareRoot() / bc2Sqrt + e)
-                }
+                kb_adamw(p + r.lowerBound, g + r.lowerBound, mm + r.lowerBound, vv + r.lowerBound, r.count,
+                         gradScale, beta1, beta2, eps, decay, stepSize, bc2Sqrt)
             }
         }
     }
@@ -82,11 +77,7 @@ public func gradNorm(_ grads: ParameterBuffer) -> Float {
     let partial = UnsafeMutablePointer<Double>.allocate(capacity: max(1, chunks))
     defer { partial.deallocate() }
     parallelFor(chunks, minChunk: 1) { range in
-        for c in range {
-            var sum: Double = 0
-            for i in (c * chunk)..<min(count, (c + 1) * chunk) { sum += Double(g[i]) * Double(g[i]) }
-            partial[c] = sum
-        }
+        for c in range { partial[c] = kb_sum_squares(g + c * chunk, min(chunk, count - c * chunk)) }
     }
     var sum: Double = 0
     for c in 0..<chunks { sum += partial[c] }

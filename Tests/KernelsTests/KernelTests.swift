@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import CKernels
 import SafeTensors
 @testable import Kernels
 
@@ -74,6 +75,38 @@ struct KernelTests {
                 let d = Discrepancy(got, viaBLAS, atol: 1e-5, rtol: 1e-4)
                 #expect(d.withinTolerance, "N \(N) C \(C) OC \(OC): \(d)")
             }
+        }
+    }
+
+    /// The optimizer's C loops (AVX2 and portable) against the formula written out in Swift, on a
+    /// length that leaves a tail after the 8-wide loop.
+    @Test func adamWAndSumOfSquaresLoops() {
+        var rng = SeededGenerator(seed: 21)
+        let n = 1003
+        let g = (0..<n).map { _ in rng.nextGaussian() }, p0 = (0..<n).map { _ in rng.nextGaussian() }
+        let m0 = (0..<n).map { _ in rng.nextGaussian() * 0.1 }, v0 = (0..<n).map { _ in abs(rng.nextGaussian()) * 0.01 }
+        let (gs, b1, b2, eps, decay, step, bc2): (Float, Float, Float, Float, Float, Float, Float) = (0.3, 0.9, 0.999, 1e-6, 0.9995, 1e-3, 0.05)
+        var wantP = p0, wantM = m0, wantV = v0
+        for i in 0..<n {
+            let gi = g[i] * gs
+            wantM[i] = b1 * m0[i] + (1 - b1) * gi
+            wantV[i] = b2 * v0[i] + (1 - b2) * gi * gi
+            wantP[i] = p0[i] * decay - step * wantM[i] / (wantV[i].squareRoot() / bc2 + eps)
+        }
+        let wantSum = g.reduce(0.0) { $0 + Double($1) * Double($1) }
+        for portable in [false, true] {
+            var p = p0, m = m0, v = v0
+            if portable {
+                kb_adamw_portable(&p, g, &m, &v, n, gs, b1, b2, eps, decay, step, bc2)
+            } else {
+                kb_adamw(&p, g, &m, &v, n, gs, b1, b2, eps, decay, step, bc2)
+            }
+            for (got, want, name) in [(p, wantP, "p"), (m, wantM, "m"), (v, wantV, "v")] {
+                let d = Discrepancy(got, want, atol: 1e-7, rtol: 1e-6)
+                #expect(d.withinTolerance, "\(name) (portable: \(portable)): \(d)")
+            }
+            let sum = portable ? kb_sum_squares_portable(g, n) : kb_sum_squares(g, n)
+            #expect(abs(sum - wantSum) <= 1e-12 * wantSum, "sum of squares (portable: \(portable)): \(sum) vs \(wantSum)")
         }
     }
 

@@ -24,6 +24,21 @@ void kb_gemm_nt_rows(const float *X, int M, int C, const float *W, const float *
 void kb_gemm_nt_rows_portable(const float *X, int M, int C, const float *W, const float *bias,
                               float *Y, int ldy, int o0, int o1);
 
+/// Sum of x[i]^2 over [0, n), in double (8 interleaved partial sums, added in a fixed order).
+double kb_sum_squares(const float *x, long n);
+
+/// One AdamW step (torch.optim.AdamW's formula) over [0, n):
+///   g = grad * grad_scale; m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
+///   p = p * decay - step_size * m / (sqrt(v) / bc2_sqrt + eps)
+void kb_adamw(float *p, const float *grad, float *m, float *v, long n, float grad_scale,
+              float b1, float b2, float eps, float decay, float step_size, float bc2_sqrt);
+
+/// The portable loops of `kb_sum_squares` and `kb_adamw` (used where the CPU lacks AVX2), callable
+/// directly so tests cover them on any CPU.
+double kb_sum_squares_portable(const float *x, long n);
+void kb_adamw_portable(float *p, const float *grad, float *m, float *v, long n, float grad_scale,
+                       float b1, float b2, float eps, float decay, float step_size, float bc2_sqrt);
+
 #ifdef __cplusplus
 }
 #endif
