@@ -3,8 +3,8 @@
     python baseline.py --case NAME --iterations N --workload workload.json [--warmup W] [--threads T]
                        [--onnx model.onnx]
 
-Cases: train-padded, train-cut, infer-b1, infer-b64, sgemm (PyTorch); export-onnx (writes --onnx);
-ort-infer-b1, ort-infer-b64 (ONNX Runtime, reading --onnx; torch is not imported, so the peak RSS
+Cases: train-padded, train-cut, infer-b1, infer-b64, infer-b64-cut, sgemm (PyTorch); export-onnx (writes
+--onnx); ort-infer-b1, ort-infer-b64, ort-infer-b64-cut (ONNX Runtime, reading --onnx; torch is not imported, so the peak RSS
 is ONNX Runtime's own); tokenizer (Python sentencepiece over every sentence of --csv with --spm;
 neither torch nor numpy is imported). The model is transformers' BertForSequenceClassification at KoBERT's shape
 (randomly initialized: speed does not depend on the weights) with the seed's classifier dropout 0.5.
@@ -225,6 +225,8 @@ def main():
         "infer-b64": lambda: infer_case("infer-b64", work["padded"], opts),
         "ort-infer-b1": lambda: ort_case("ort-infer-b1", work["single"], opts),
         "ort-infer-b64": lambda: ort_case("ort-infer-b64", work["padded"], opts),
+        "infer-b64-cut": lambda: infer_case("infer-b64-cut", work["cut"][0], opts),
+        "ort-infer-b64-cut": lambda: ort_case("ort-infer-b64-cut", work["cut"][0], opts),
         "export-onnx": lambda: export_onnx(opts),
         "sgemm": lambda: sgemm_case(opts),
     }

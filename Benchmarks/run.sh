@@ -45,6 +45,7 @@ run swift sgemm 5 1;            run pytorch sgemm 5 1
 run swift tokenizer 5 1;        run pytorch tokenizer 5 1
 run swift infer-b1 "$INFER_ITERS" 3;  run pytorch infer-b1 "$INFER_ITERS" 3;  run onnx infer-b1 "$INFER_ITERS" 3
 run swift infer-b64 "$B64_ITERS" 1;  run pytorch infer-b64 "$B64_ITERS" 1;  run onnx infer-b64 "$B64_ITERS" 1
+run swift infer-b64-cut "$B64_ITERS" 1;  run pytorch infer-b64-cut "$B64_ITERS" 1;  run onnx infer-b64-cut "$B64_ITERS" 1
 run swift train-padded "$TRAIN_ITERS" 1;  run pytorch train-padded "$TRAIN_ITERS" 1
 run swift train-cut "$TRAIN_ITERS" 1;     run pytorch train-cut "$TRAIN_ITERS" 1
 run swift kernels 2 1

@@ -92,7 +92,8 @@ def main():
     rows = [("(a) train step 64×64 padded", "train-padded"),
             ("(b) train step 64×longest", "train-cut"),
             (f"(c) inference 1×{work['single']['length']}", "infer-b1"),
-            ("(c) inference 64×64", "infer-b64"),
+            ("(c) inference 64×64 padded", "infer-b64"),
+            (f"(c) inference 64×longest ({work['cut'][0]['length']})", "infer-b64-cut"),
             ("(d) sgemm 4096×768×3072", "sgemm")]
     header = "| case | " + " | ".join(f"{names[s]} wall (CPU)" for s in sides)
     header += " | Swift/PyTorch | Swift/ONNX |"

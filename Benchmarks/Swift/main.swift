@@ -6,7 +6,7 @@
 //   kobert-bench --case NAME --iterations N --workload workload.json [--warmup W] [--threads T]
 //   kobert-bench --case tokenizer --csv DATA.csv --iterations N
 //
-// Cases: workload, train-padded, train-cut, infer-b1, infer-b64, sgemm, kernels, tokenizer.
+// Cases: workload, train-padded, train-cut, infer-b1, infer-b64, infer-b64-cut, sgemm, kernels, tokenizer.
 import BERT
 import EmotionClassifier
 import Foundation
@@ -294,10 +294,11 @@ func run() throws {
     case "train-cut": try trainCase("train-cut", batches: try workload().cut, options: o)
     case "infer-b1": try inferCase("infer-b1", batch: try workload().single, options: o)
     case "infer-b64": try inferCase("infer-b64", batch: try workload().padded, options: o)
+    case "infer-b64-cut": try inferCase("infer-b64-cut", batch: try workload().cut[0], options: o)
     case "sgemm": try sgemmCase(options: o)
     case "kernels": try kernelsCase(options: o)
     default:
-        throw UsageError(description: "unknown --case \"\(o.caseName)\" (workload, train-padded, train-cut, infer-b1, infer-b64, sgemm, kernels, tokenizer)")
+        throw UsageError(description: "unknown --case \"\(o.caseName)\" (workload, train-padded, train-cut, infer-b1, infer-b64, infer-b64-cut, sgemm, kernels, tokenizer)")
     }
 }
 
