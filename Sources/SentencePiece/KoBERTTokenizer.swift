@@ -99,14 +99,33 @@ public struct KoBERTTokenizer: Sendable {
     /// Calls `body` for each piece of `text` in order, with a closure giving the piece's text
     /// (built only when asked for) and its id.
     private func forEachPiece(_ text: String, _ body: (_ piece: () -> String, _ id: Int) -> Void) {
-        var scratch = SentencePieceModel.Scratch()
+        model.withScratch { forEachPiece(text, scratch: $0, body) }
+    }
+
+    private func forEachPiece(_ text: String, scratch: SentencePieceModel.Scratch,
+                              _ body: (_ piece: () -> String, _ id: Int) -> Void) {
         switch pipeline {
         case .gluonnlp:
+            let isFast = SentencePieceModel.withUTF8(text) {
+                TextPreprocessing.gluonBasicTokensFast($0, into: scratch.text, ends: scratch.tokenEnds)
+            }
+            if isFast {
+                var tokenStart = 0
+                for index in 0..<scratch.tokenEnds.count {
+                    let tokenEnd = scratch.tokenEnds.base[index]
+                    let token = UnsafeBufferPointer(start: scratch.text.base + tokenStart, count: tokenEnd - tokenStart)
+                    for segment in model.encode(utf8: token, scratch: scratch) {
+                        body({ scratch.pieceText(segment) }, segment.id)
+                    }
+                    tokenStart = tokenEnd
+                }
+                return
+            }
             var utf8 = [UInt8]()
             for token in TextPreprocessing.gluonBasicTokens(text) {
                 utf8.removeAll(keepingCapacity: true)
                 for scalar in token { UTF8.encode(scalar) { utf8.append($0) } }
-                let segments = utf8.withUnsafeBufferPointer { model.encode(utf8: $0, scratch: &scratch) }
+                let segments = utf8.withUnsafeBufferPointer { model.encode(utf8: $0, scratch: scratch) }
                 for segment in segments { body({ scratch.pieceText(segment) }, segment.id) }
             }
         case .kobertHF:
@@ -116,7 +135,7 @@ public struct KoBERTTokenizer: Sendable {
                     continue
                 }
                 let preprocessed = TextPreprocessing.xlnetPreprocess(chunk.text)
-                let segments = SentencePieceModel.withUTF8(preprocessed) { model.encode(utf8: $0, scratch: &scratch) }
+                let segments = SentencePieceModel.withUTF8(preprocessed) { model.encode(utf8: $0, scratch: scratch) }
                 for segment in segments {
                     if let split = digitCommaSplit(scratch.pieceText(segment)) {
                         for piece in split { body({ piece }, model.id(of: piece) ?? model.unknownID) }

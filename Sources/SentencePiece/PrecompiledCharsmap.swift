@@ -3,9 +3,20 @@
 /// Layout (little-endian): a 4-byte size `n` of the trie, `n` bytes of a darts-clone double-array
 /// trie (32-bit units) whose keys are UTF-8 source strings, then a blob of NUL-terminated
 /// replacement strings; a key's value is the offset of its replacement in the blob.
+///
+/// Besides the trie walk, a table over the Basic Multilingual Plane answers most characters in
+/// one load: for each code point, the walk's outcome when it cannot depend on what follows.
 struct PrecompiledCharsmap: Sendable {
     private let units: [UInt32]
     private let replacements: [UInt8]
+    /// Per BMP code point (from its canonical UTF-8 bytes): `noRule`, `needsWalk`, or the
+    /// replacement as `offset << 8 | length`, the rule's source being exactly the character.
+    private let characterTable: [UInt32]
+
+    /// No rule applies: the character is kept as it is.
+    static let noRule: UInt32 = 0xFFFF_FFFF
+    /// A longer rule may start with this character: walk the trie.
+    static let needsWalk: UInt32 = 0xFFFF_FFFE
 
     init(_ blob: [UInt8]) throws {
         guard blob.count > 4 else {
@@ -23,39 +34,133 @@ struct PrecompiledCharsmap: Sendable {
         }
         self.units = units
         self.replacements = Array(blob[(4 + trieSize)...])
+        self.characterTable = Self.buildCharacterTable(units: units, replacements: replacements)
     }
 
-    /// The longest rule matching a prefix of `input[start...]`: its source length in bytes and the
-    /// range of its replacement in `replacements`, or nil when no rule matches.
+    /// The longest rule matching a prefix of `input[start..<end]`: its source length in bytes and
+    /// the range of its replacement in `replacements`, or nil when no rule matches.
     /// A darts-clone common-prefix search, bounds-checked so that a corrupt trie cannot crash.
     @inline(__always)
-    func longestMatch(_ input: UnsafeBufferPointer<UInt8>, from start: Int) -> (length: Int, replacement: Range<Int>)? {
-        var nodePosition = Int(Self.offset(units[0]))
-        var best: (length: Int, value: Int)?
+    private static func longestMatch(units: UnsafeBufferPointer<UInt32>, replacements: UnsafeBufferPointer<UInt8>,
+                                     _ input: UnsafePointer<UInt8>, from start: Int, to end: Int)
+        -> (length: Int, replacement: Range<Int>)? {
+        var nodePosition = Int(offset(units[0]))
+        var bestLength = 0
+        var bestValue = -1
         var position = start
-        while position < input.count {
+        while position < end {
             let byte = input[position]
             nodePosition ^= Int(byte)
             guard nodePosition < units.count else { break }
             let unit = units[nodePosition]
             // label(): the low byte plus the leaf flag in bit 31.
             guard unit & 0x8000_00FF == UInt32(byte) else { break }
-            nodePosition ^= Int(Self.offset(unit))
+            nodePosition ^= Int(offset(unit))
             position += 1
             if (unit >> 8) & 1 == 1 {
                 guard nodePosition < units.count else { break }
-                best = (position - start, Int(units[nodePosition] & 0x7FFF_FFFF))
+                bestLength = position - start
+                bestValue = Int(units[nodePosition] & 0x7FFF_FFFF)
             }
         }
-        guard let best, best.value < replacements.count else { return nil }
-        var end = best.value
-        while end < replacements.count, replacements[end] != 0 { end += 1 }
-        return (best.length, best.value..<end)
+        guard bestValue >= 0, bestValue < replacements.count else { return nil }
+        var replacementEnd = bestValue
+        while replacementEnd < replacements.count, replacements[replacementEnd] != 0 { replacementEnd += 1 }
+        return (bestLength, bestValue..<replacementEnd)
     }
 
-    /// The replacement bytes at `range` (from `longestMatch`).
+    /// The longest rule matching a prefix of `input[start..<end]` (see above).
     @inline(__always)
-    func replacement(_ range: Range<Int>) -> ArraySlice<UInt8> { replacements[range] }
+    func longestMatch(_ input: UnsafePointer<UInt8>, from start: Int, to end: Int) -> (length: Int, replacement: Range<Int>)? {
+        units.withUnsafeBufferPointer { units in
+            replacements.withUnsafeBufferPointer { replacements in
+                Self.longestMatch(units: units, replacements: replacements, input, from: start, to: end)
+            }
+        }
+    }
+
+    /// A view of the charsmap for hot loops: valid only inside `withView`.
+    struct View {
+        let units: UnsafeBufferPointer<UInt32>
+        let replacements: UnsafeBufferPointer<UInt8>
+        let characterTable: UnsafePointer<UInt32>
+
+        @inline(__always)
+        func longestMatch(_ input: UnsafePointer<UInt8>, from start: Int, to end: Int) -> (length: Int, replacement: Range<Int>)? {
+            PrecompiledCharsmap.longestMatch(units: units, replacements: replacements, input, from: start, to: end)
+        }
+    }
+
+    /// Calls `body` with a view of the charsmap.
+    @inline(__always)
+    func withView<R>(_ body: (View) throws -> R) rethrows -> R {
+        try units.withUnsafeBufferPointer { units in
+            try replacements.withUnsafeBufferPointer { replacements in
+                try characterTable.withUnsafeBufferPointer { table in
+                    try body(View(units: units, replacements: replacements, characterTable: table.baseAddress!))
+                }
+            }
+        }
+    }
+
+    /// The table entry of every BMP code point: the walk over the character's UTF-8 bytes decides
+    /// the outcome on its own unless it reaches the end of the character with the trie still able
+    /// to go on (then any rule could continue into the next character: `needsWalk`).
+    private static func buildCharacterTable(units: [UInt32], replacements: [UInt8]) -> [UInt32] {
+        var table = [UInt32](repeating: needsWalk, count: 0x10000)
+        units.withUnsafeBufferPointer { units in
+            replacements.withUnsafeBufferPointer { replacements in
+                var bytes: (UInt8, UInt8, UInt8) = (0, 0, 0)
+                for codePoint in 0..<0x10000 {
+                    let count: Int
+                    switch codePoint {
+                    case 0..<0x80:
+                        bytes = (UInt8(codePoint), 0, 0)
+                        count = 1
+                    case 0x80..<0x800:
+                        bytes = (UInt8(0xC0 | codePoint >> 6), UInt8(0x80 | codePoint & 0x3F), 0)
+                        count = 2
+                    default:
+                        bytes = (UInt8(0xE0 | codePoint >> 12), UInt8(0x80 | (codePoint >> 6) & 0x3F),
+                                 UInt8(0x80 | codePoint & 0x3F))
+                        count = 3
+                    }
+                    let entry = withUnsafeBytes(of: &bytes) { raw -> UInt32 in
+                        let input = raw.baseAddress!.assumingMemoryBound(to: UInt8.self)
+                        if walkCanContinue(units: units, input, count) { return needsWalk }
+                        guard let match = longestMatch(units: units, replacements: replacements, input, from: 0, to: count)
+                        else { return noRule }
+                        guard match.length == count, match.replacement.count <= 0xFF,
+                              match.replacement.lowerBound < 0xFF_FFFF else { return needsWalk }
+                        return UInt32(match.replacement.lowerBound) << 8 | UInt32(match.replacement.count)
+                    }
+                    table[codePoint] = entry
+                }
+            }
+        }
+        return table
+    }
+
+    /// Whether the trie walk consumes all of `input[0..<count]` and could then take another byte.
+    private static func walkCanContinue(units: UnsafeBufferPointer<UInt32>, _ input: UnsafePointer<UInt8>, _ count: Int) -> Bool {
+        var nodePosition = Int(offset(units[0]))
+        for position in 0..<count {
+            let byte = input[position]
+            nodePosition ^= Int(byte)
+            guard nodePosition < units.count else { return false }
+            let unit = units[nodePosition]
+            guard unit & 0x8000_00FF == UInt32(byte) else { return false }
+            nodePosition ^= Int(offset(unit))
+            if (unit >> 8) & 1 == 1 {
+                guard nodePosition < units.count else { return false }
+            }
+        }
+        for byte in 0...255 {
+            let next = nodePosition ^ byte
+            if next < units.count && units[next] & 0x8000_00FF == UInt32(byte) { return true }
+        }
+        return false
+    }
 
     @inline(__always)
     private static func offset(_ unit: UInt32) -> UInt32 {
