@@ -82,11 +82,16 @@ public struct KoBERTTokenizer: Sendable {
     /// `text` as BERT input: `[CLS]`, its first `maxLength - 2` pieces, `[SEP]`, then `[PAD]` up to
     /// `maxLength` (values below 2 are treated as 2).
     public func encode(_ text: String, maxLength: Int = 64) -> EncodedSentence {
+        model.withScratch { encode(text, maxLength: maxLength, scratch: $0) }
+    }
+
+    /// `encode(_:maxLength:)` with the given scratch buffers.
+    func encode(_ text: String, maxLength: Int, scratch: SentencePieceModel.Scratch) -> EncodedSentence {
         let maxLength = max(maxLength, 2)
         var ids = [Int32]()
         ids.reserveCapacity(maxLength)
         ids.append(Int32(clsID))
-        forEachPiece(text) { _, id in
+        forEachPiece(text, scratch: scratch) { _, id in
             if ids.count < maxLength - 1 { ids.append(Int32(id)) }
         }
         ids.append(Int32(sepID))
@@ -107,7 +112,8 @@ public struct KoBERTTokenizer: Sendable {
         switch pipeline {
         case .gluonnlp:
             let isFast = SentencePieceModel.withUTF8(text) {
-                TextPreprocessing.gluonBasicTokensFast($0, into: scratch.text, ends: scratch.tokenEnds)
+                TextPreprocessing.gluonBasicTokensFast($0, keepSyllables: model.hangulSyllablesNormalizeLikeJamo,
+                                                       into: scratch.text, ends: scratch.tokenEnds)
             }
             if isFast {
                 var tokenStart = 0

@@ -11,6 +11,9 @@ struct Normalizer: Sendable {
     private let removeExtraWhitespaces: Bool
     private let escapeWhitespaces: Bool
     private let treatWhitespaceAsSuffix: Bool
+    /// Whether the gluonnlp pipeline may write Hangul syllables as they are rather than as their
+    /// NFD jamo, the normalized output being the same (see `hangulComposes`).
+    let hangulSyllablesNormalizeLikeJamo: Bool
 
     init(spec: ModelProto.NormalizerSpec, treatWhitespaceAsSuffix: Bool, userDefined: ByteTrie?) throws {
         charsmap = spec.precompiledCharsmap.isEmpty ? nil : try PrecompiledCharsmap(spec.precompiledCharsmap)
@@ -19,6 +22,43 @@ struct Normalizer: Sendable {
         removeExtraWhitespaces = spec.removeExtraWhitespaces
         escapeWhitespaces = spec.escapeWhitespaces
         self.treatWhitespaceAsSuffix = treatWhitespaceAsSuffix
+        hangulSyllablesNormalizeLikeJamo = userDefined == nil && charsmap.map(Self.hangulComposes) == true
+    }
+
+    /// Whether, in text made of ASCII and Hangul syllables, the normalizer writes the same bytes
+    /// whether the syllables are written as they are or as their NFD jamo (L V, or L V T). It does
+    /// when:
+    /// - no rule starting at an ASCII character, and running on through ASCII, can end inside or
+    ///   after a syllable (or its jamo group) that follows;
+    /// - for each syllable, the rule applied first (or none) takes the whole syllable, resp. its
+    ///   whole jamo group, the two give the same bytes, and no rule can lengthen either into
+    ///   what follows (ASCII, a leading jamo or a syllable first).
+    /// The normalizer then steps through both texts in lockstep and writes the same bytes.
+    /// (Compatibility jamo are left out: nmt_nfkc composes, say, 가 written as jamo with a
+    /// following ㄳ into 갃, but not 가 written as it is.)
+    private static func hangulComposes(_ charsmap: PrecompiledCharsmap) -> Bool {
+        let same = [0x00...0x7F]
+        let others = [0x1100...0x1112, 0xAC00...0xD7A3]
+        let rest = [0x1161...0x1175, 0x11A8...0x11C2]
+        func utf8(_ codePoint: Int) -> [UInt8] { Array(String(Unicode.Scalar(UInt32(codePoint))!).utf8) }
+        for codePoint in 0..<0x80
+        where charsmap.canRunOn(utf8(codePoint), same: same, others: others, rest: rest, entersOthers: false) {
+            return false
+        }
+        /// The bytes the first rule gives for `bytes`, if it takes them all and nothing can follow.
+        func rewritten(_ bytes: [UInt8], isCharacter: Bool) -> [UInt8]? {
+            guard !charsmap.canRunOn(bytes, same: same, others: others, rest: rest, entersOthers: true) else { return nil }
+            guard let rule = charsmap.isolatedRule(bytes) else { return isCharacter ? bytes : nil }
+            return rule.consumed == bytes.count ? rule.replacement : nil
+        }
+        for index in 0..<11_172 {
+            var jamo = utf8(0x1100 + index / 588) + utf8(0x1161 + (index % 588) / 28)
+            if index % 28 != 0 { jamo += utf8(0x11A7 + index % 28) }
+            guard let fromJamo = rewritten(jamo, isCharacter: false),
+                  let fromSyllable = rewritten(utf8(0xAC00 + index), isCharacter: true),
+                  fromJamo == fromSyllable else { return false }
+        }
+        return true
     }
 
     /// The length of the longest user-defined symbol at `input[start...]`, or 0.

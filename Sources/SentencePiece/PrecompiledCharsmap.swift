@@ -103,6 +103,106 @@ struct PrecompiledCharsmap: Sendable {
         }
     }
 
+    /// The rule that the normalizer applies first to `bytes` when nothing follows them: the bytes
+    /// it consumes and its replacement, or nil when no rule matches.
+    func isolatedRule(_ bytes: [UInt8]) -> (consumed: Int, replacement: [UInt8])? {
+        units.withUnsafeBufferPointer { units in
+            replacements.withUnsafeBufferPointer { replacements in
+                bytes.withUnsafeBufferPointer { input -> (consumed: Int, replacement: [UInt8])? in
+                    guard let pointer = input.baseAddress,
+                          let match = Self.longestMatch(units: units, replacements: replacements, pointer,
+                                                        from: 0, to: input.count) else { return nil }
+                    return (match.length, Array(replacements[match.replacement]))
+                }
+            }
+        }
+    }
+
+    /// Whether some rule starts with all of `bytes`, goes on with the UTF-8 of a sequence of
+    /// characters from `same` (if `entersOthers` is false, only those) and then of a character
+    /// from `others` (then of any characters from `same` and `rest`), and ends there (or, being
+    /// careful, in the middle of a character). With `entersOthers` true it is any rule that goes
+    /// on with a first character from `same` or `others`. All ranges hold ASCII or three-byte
+    /// characters.
+    ///
+    /// Used for text where characters from `same` read the same in two versions and those from
+    /// `others` (and what continues them) differ: whether a rule starting at `bytes` can see the
+    /// difference.
+    func canRunOn(_ bytes: [UInt8], same: [ClosedRange<Int>], others: [ClosedRange<Int>], rest: [ClosedRange<Int>],
+                  entersOthers: Bool) -> Bool {
+        units.withUnsafeBufferPointer { units in
+            var node = Int(Self.offset(units[0]))
+            for byte in bytes {
+                let next = node ^ Int(byte)
+                guard next < units.count, units[next] & 0x8000_00FF == UInt32(byte) else { return false }
+                node = next ^ Int(Self.offset(units[next]))
+            }
+            let sets = RunOnSets(same: same, sameOrOthers: same + others, any: same + others + rest)
+            return Self.canRunOn(units: units, node: node, partial: [], sets: sets,
+                                 state: entersOthers ? .enteringOthers : .inSame)
+        }
+    }
+
+    private struct RunOnSets {
+        let same: [ClosedRange<Int>], sameOrOthers: [ClosedRange<Int>], any: [ClosedRange<Int>]
+    }
+
+    private enum RunOnState {
+        /// Only characters of `same` so far; an `others` character may come next.
+        case inSame
+        /// At the first character after `bytes`, with `entersOthers`.
+        case enteringOthers
+        /// Past the point where the texts differ: any rule ending here sees the difference.
+        case inOthers
+    }
+
+    private static func canRunOn(units: UnsafeBufferPointer<UInt32>, node: Int, partial: [UInt8],
+                                 sets: RunOnSets, state: RunOnState) -> Bool {
+        let ranges = state == .inOthers ? sets.any : sets.sameOrOthers
+        // The bytes that can come next: a lead byte at a character start, else a continuation.
+        let candidates: [ClosedRange<Int>] = partial.isEmpty ? [0x00...0x7F, 0xE0...0xEF] : [0x80...0xBF]
+        for candidate in candidates {
+            for byte in candidate {
+                let next = node ^ byte
+                guard next < units.count, units[next] & 0x8000_00FF == UInt32(byte) else { continue }
+                let prefix = partial + [UInt8(byte)]
+                guard let complete = prefixOfSome(prefix, ranges) else { continue }
+                var nextState = state
+                if complete && state != .inOthers {
+                    let isSame = prefixOfSome(prefix, sets.same) == true
+                    nextState = state == .enteringOthers || !isSame ? .inOthers : .inSame
+                }
+                let endsRule = (units[next] >> 8) & 1 == 1
+                if endsRule && (!complete || nextState == .inOthers) { return true }
+                let child = next ^ Int(offset(units[next]))
+                if canRunOn(units: units, node: child, partial: complete ? [] : prefix, sets: sets, state: nextState) {
+                    return true
+                }
+            }
+        }
+        return false
+    }
+
+    /// Whether `prefix` begins the UTF-8 of a code point in `ranges` (ASCII or three-byte
+    /// characters): nil if not, else whether it is the whole character.
+    private static func prefixOfSome(_ prefix: [UInt8], _ ranges: [ClosedRange<Int>]) -> Bool? {
+        let lead = Int(prefix[0])
+        if lead < 0x80 { return ranges.contains { $0.contains(lead) } ? true : nil }
+        guard lead & 0xF0 == 0xE0 else { return nil }
+        let threeByte = ranges.filter { $0.lowerBound >= 0x800 && $0.upperBound <= 0xFFFF }
+        switch prefix.count {
+        case 1:
+            let top = lead & 0x0F
+            return threeByte.contains { $0.lowerBound >> 12 <= top && top <= $0.upperBound >> 12 } ? false : nil
+        case 2:
+            let top = (lead & 0x0F) << 6 | Int(prefix[1] & 0x3F)
+            return threeByte.contains { $0.lowerBound >> 6 <= top && top <= $0.upperBound >> 6 } ? false : nil
+        default:
+            let codePoint = (lead & 0x0F) << 12 | Int(prefix[1] & 0x3F) << 6 | Int(prefix[2] & 0x3F)
+            return threeByte.contains { $0.contains(codePoint) } ? true : nil
+        }
+    }
+
     /// The table entry of every BMP code point: the walk over the character's UTF-8 bytes decides
     /// the outcome on its own unless it reaches the end of the character with the trie still able
     /// to go on (then any rule could continue into the next character: `needsWalk`).

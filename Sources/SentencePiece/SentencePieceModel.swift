@@ -195,6 +195,10 @@ public final class SentencePieceModel: Sendable {
         }
     }
 
+    /// Whether the gluonnlp pipeline may leave Hangul syllables undecomposed (see
+    /// `Normalizer.hangulSyllablesNormalizeLikeJamo`).
+    var hangulSyllablesNormalizeLikeJamo: Bool { normalizer.hangulSyllablesNormalizeLikeJamo }
+
     /// Calls `body` with a scratch from the pool, which no other call uses meanwhile.
     func withScratch<R>(_ body: (Scratch) throws -> R) rethrows -> R {
         let scratch = scratchPool.take()

@@ -74,11 +74,30 @@ enum TextPreprocessing {
     /// ideograph or a nonspacing mark; NFD leaves ASCII and compatibility jamo alone and splits a
     /// syllable into its conjoining jamo by the Unicode algorithm (L V, or L V T); and `strip`
     /// then `split` simply separate tokens at spaces.
-    static func gluonBasicTokensFast(_ utf8: UnsafeBufferPointer<UInt8>, into output: GrowableBuffer<UInt8>,
-                                     ends: GrowableBuffer<Int>) -> Bool {
+    ///
+    /// With `keepSyllables`, in text without compatibility jamo, syllables are written as they
+    /// are instead of as jamo: the tokens are then not NFD, but the model's normalizer turns them
+    /// into the same bytes (see `Normalizer.hangulSyllablesNormalizeLikeJamo`).
+    static func gluonBasicTokensFast(_ utf8: UnsafeBufferPointer<UInt8>, keepSyllables: Bool,
+                                     into output: GrowableBuffer<UInt8>, ends: GrowableBuffer<Int>) -> Bool {
+        var keepSyllables = keepSyllables
+        while true {
+            switch gluonBasicTokensFast(utf8, keepSyllables: &keepSyllables, into: output, ends: ends) {
+            case .done: return true
+            case .notApplicable: return false
+            case .retry: continue
+            }
+        }
+    }
+
+    private enum FastTokensResult { case done, notApplicable, retry }
+
+    private static func gluonBasicTokensFast(_ utf8: UnsafeBufferPointer<UInt8>, keepSyllables: inout Bool,
+                                             into output: GrowableBuffer<UInt8>, ends: GrowableBuffer<Int>)
+        -> FastTokensResult {
         output.count = 0
         ends.count = 0
-        guard let text = utf8.baseAddress else { return true }
+        guard let text = utf8.baseAddress else { return .done }
         let count = utf8.count
         output.reserve(extra: count * 3)
         let asciiClass = Self.asciiClass
@@ -102,26 +121,37 @@ enum TextPreprocessing {
                 continue
             }
             // Swift strings hold well-formed UTF-8: a lead byte from 0xE0 starts three or four bytes.
-            guard lead & 0xF0 == 0xE0 else { return false }
+            guard lead & 0xF0 == 0xE0 else { return .notApplicable }
             let codePoint = Int(lead & 0x0F) << 12 | Int(text[position + 1] & 0x3F) << 6 | Int(text[position + 2] & 0x3F)
             if codePoint >= 0xAC00 && codePoint <= 0xD7A3 {
                 // Hangul syllable: L = U+1100 + s / 588, V = U+1161 + (s % 588) / 28, T = U+11A7 + s % 28.
                 let syllable = codePoint - 0xAC00
+                if keepSyllables {
+                    output.appendUnchecked(lead)
+                    output.appendUnchecked(text[position + 1])
+                    output.appendUnchecked(text[position + 2])
+                    position += 3
+                    continue
+                }
                 let trailing = syllable % 28
                 appendJamo(0x1100 + syllable / 588, to: output)
                 appendJamo(0x1161 + (syllable % 588) / 28, to: output)
                 if trailing != 0 { appendJamo(0x11A7 + trailing, to: output) }
             } else if codePoint >= 0x3131 && codePoint <= 0x318E {
+                if keepSyllables {
+                    keepSyllables = false
+                    return .retry
+                }
                 output.appendUnchecked(lead)
                 output.appendUnchecked(text[position + 1])
                 output.appendUnchecked(text[position + 2])
             } else {
-                return false
+                return .notApplicable
             }
             position += 3
         }
         if output.count > (ends.count == 0 ? 0 : ends.base[ends.count - 1]) { ends.append(output.count) }
-        return true
+        return .done
     }
 
     /// Appends a conjoining jamo (U+1100...U+11FF) as UTF-8.
