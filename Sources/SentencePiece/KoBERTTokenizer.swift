@@ -82,11 +82,16 @@ public struct KoBERTTokenizer: Sendable {
     /// `text` as BERT input: `[CLS]`, its first `maxLength - 2` pieces, `[SEP]`, then `[PAD]` up to
     /// `maxLength` (values below 2 are treated as 2).
     public func encode(_ text: String, maxLength: Int = 64) -> EncodedSentence {
+        model.withScratch { encode(text, maxLength: maxLength, scratch: $0) }
+    }
+
+    /// `encode(_:maxLength:)` with the given scratch buffers.
+    func encode(_ text: String, maxLength: Int, scratch: SentencePieceModel.Scratch) -> EncodedSentence {
         let maxLength = max(maxLength, 2)
         var ids = [Int32]()
         ids.reserveCapacity(maxLength)
         ids.append(Int32(clsID))
-        forEachPiece(text) { _, id in
+        forEachPiece(text, scratch: scratch) { _, id in
             if ids.count < maxLength - 1 { ids.append(Int32(id)) }
         }
         ids.append(Int32(sepID))
@@ -99,14 +104,34 @@ public struct KoBERTTokenizer: Sendable {
     /// Calls `body` for each piece of `text` in order, with a closure giving the piece's text
     /// (built only when asked for) and its id.
     private func forEachPiece(_ text: String, _ body: (_ piece: () -> String, _ id: Int) -> Void) {
-        var scratch = SentencePieceModel.Scratch()
+        model.withScratch { forEachPiece(text, scratch: $0, body) }
+    }
+
+    private func forEachPiece(_ text: String, scratch: SentencePieceModel.Scratch,
+                              _ body: (_ piece: () -> String, _ id: Int) -> Void) {
         switch pipeline {
         case .gluonnlp:
+            let isFast = SentencePieceModel.withUTF8(text) {
+                TextPreprocessing.gluonBasicTokensFast($0, keepSyllables: model.hangulSyllablesNormalizeLikeJamo,
+                                                       into: scratch.text, ends: scratch.tokenEnds)
+            }
+            if isFast {
+                var tokenStart = 0
+                for index in 0..<scratch.tokenEnds.count {
+                    let tokenEnd = scratch.tokenEnds.base[index]
+                    let token = UnsafeBufferPointer(start: scratch.text.base + tokenStart, count: tokenEnd - tokenStart)
+                    for segment in model.encode(utf8: token, scratch: scratch) {
+                        body({ scratch.pieceText(segment) }, segment.id)
+                    }
+                    tokenStart = tokenEnd
+                }
+                return
+            }
             var utf8 = [UInt8]()
             for token in TextPreprocessing.gluonBasicTokens(text) {
                 utf8.removeAll(keepingCapacity: true)
                 for scalar in token { UTF8.encode(scalar) { utf8.append($0) } }
-                let segments = utf8.withUnsafeBufferPointer { model.encode(utf8: $0, scratch: &scratch) }
+                let segments = utf8.withUnsafeBufferPointer { model.encode(utf8: $0, scratch: scratch) }
                 for segment in segments { body({ scratch.pieceText(segment) }, segment.id) }
             }
         case .kobertHF:
@@ -116,7 +141,7 @@ public struct KoBERTTokenizer: Sendable {
                     continue
                 }
                 let preprocessed = TextPreprocessing.xlnetPreprocess(chunk.text)
-                let segments = SentencePieceModel.withUTF8(preprocessed) { model.encode(utf8: $0, scratch: &scratch) }
+                let segments = SentencePieceModel.withUTF8(preprocessed) { model.encode(utf8: $0, scratch: scratch) }
                 for segment in segments {
                     if let split = digitCommaSplit(scratch.pieceText(segment)) {
                         for piece in split { body({ piece }, model.id(of: piece) ?? model.unknownID) }

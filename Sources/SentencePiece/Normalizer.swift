@@ -11,6 +11,9 @@ struct Normalizer: Sendable {
     private let removeExtraWhitespaces: Bool
     private let escapeWhitespaces: Bool
     private let treatWhitespaceAsSuffix: Bool
+    /// Whether the gluonnlp pipeline may write Hangul syllables as they are rather than as their
+    /// NFD jamo, the normalized output being the same (see `hangulComposes`).
+    let hangulSyllablesNormalizeLikeJamo: Bool
 
     init(spec: ModelProto.NormalizerSpec, treatWhitespaceAsSuffix: Bool, userDefined: ByteTrie?) throws {
         charsmap = spec.precompiledCharsmap.isEmpty ? nil : try PrecompiledCharsmap(spec.precompiledCharsmap)
@@ -19,6 +22,43 @@ struct Normalizer: Sendable {
         removeExtraWhitespaces = spec.removeExtraWhitespaces
         escapeWhitespaces = spec.escapeWhitespaces
         self.treatWhitespaceAsSuffix = treatWhitespaceAsSuffix
+        hangulSyllablesNormalizeLikeJamo = userDefined == nil && charsmap.map(Self.hangulComposes) == true
+    }
+
+    /// Whether, in text made of ASCII and Hangul syllables, the normalizer writes the same bytes
+    /// whether the syllables are written as they are or as their NFD jamo (L V, or L V T). It does
+    /// when:
+    /// - no rule starting at an ASCII character, and running on through ASCII, can end inside or
+    ///   after a syllable (or its jamo group) that follows;
+    /// - for each syllable, the rule applied first (or none) takes the whole syllable, resp. its
+    ///   whole jamo group, the two give the same bytes, and no rule can lengthen either into
+    ///   what follows (ASCII, a leading jamo or a syllable first).
+    /// The normalizer then steps through both texts in lockstep and writes the same bytes.
+    /// (Compatibility jamo are left out: nmt_nfkc composes, say, 가 written as jamo with a
+    /// following ㄳ into 갃, but not 가 written as it is.)
+    private static func hangulComposes(_ charsmap: PrecompiledCharsmap) -> Bool {
+        let same = [0x00...0x7F]
+        let others = [0x1100...0x1112, 0xAC00...0xD7A3]
+        let rest = [0x1161...0x1175, 0x11A8...0x11C2]
+        func utf8(_ codePoint: Int) -> [UInt8] { Array(String(Unicode.Scalar(UInt32(codePoint))!).utf8) }
+        for codePoint in 0..<0x80
+        where charsmap.canRunOn(utf8(codePoint), same: same, others: others, rest: rest, entersOthers: false) {
+            return false
+        }
+        /// The bytes the first rule gives for `bytes`, if it takes them all and nothing can follow.
+        func rewritten(_ bytes: [UInt8], isCharacter: Bool) -> [UInt8]? {
+            guard !charsmap.canRunOn(bytes, same: same, others: others, rest: rest, entersOthers: true) else { return nil }
+            guard let rule = charsmap.isolatedRule(bytes) else { return isCharacter ? bytes : nil }
+            return rule.consumed == bytes.count ? rule.replacement : nil
+        }
+        for index in 0..<11_172 {
+            var jamo = utf8(0x1100 + index / 588) + utf8(0x1161 + (index % 588) / 28)
+            if index % 28 != 0 { jamo += utf8(0x11A7 + index % 28) }
+            guard let fromJamo = rewritten(jamo, isCharacter: false),
+                  let fromSyllable = rewritten(utf8(0xAC00 + index), isCharacter: true),
+                  fromJamo == fromSyllable else { return false }
+        }
+        return true
     }
 
     /// The length of the longest user-defined symbol at `input[start...]`, or 0.
@@ -26,86 +66,172 @@ struct Normalizer: Sendable {
         userDefined?.longestPrefix(input, from: start) ?? 0
     }
 
-    /// Where the normalized form of one prefix comes from.
-    private enum Prefix {
-        case input(Range<Int>)
-        case rule(ArraySlice<UInt8>)
-        case replacementCharacter
-    }
+    /// U+FFFD, written for a malformed byte.
+    private static let replacementCharacter: [UInt8] = [0xEF, 0xBF, 0xBD]
 
-    /// Normalizes the prefix of `input[start...]`; returns the source and bytes consumed.
+    /// The normalized form of `input[start...]`'s first prefix: its bytes and the bytes consumed.
     @inline(__always)
-    private func normalizePrefix(_ input: UnsafeBufferPointer<UInt8>, _ start: Int) -> (Prefix, Int) {
-        let userDefinedLength = userDefinedPrefixLength(input, start)
-        if userDefinedLength > 0 { return (.input(start..<(start + userDefinedLength)), userDefinedLength) }
-        if let charsmap, let match = charsmap.longestMatch(input, from: start) {
-            return (.rule(charsmap.replacement(match.replacement)), match.length)
+    private static func normalizePrefix(
+        _ input: UnsafePointer<UInt8>, _ start: Int, _ end: Int,
+        charsmap: PrecompiledCharsmap.View?, userDefined: ByteTrie.View?, replacementCharacter: UnsafePointer<UInt8>
+    ) -> (bytes: UnsafePointer<UInt8>, count: Int, consumed: Int) {
+        if let userDefined {
+            let length = userDefined.longestPrefix(input, from: start, to: end)
+            if length > 0 { return (input + start, length, length) }
         }
-        let length = Self.utf8Length(input, start)
-        return length == 0 ? (.replacementCharacter, 1) : (.input(start..<(start + length)), length)
-    }
-
-    /// Visits the bytes of a normalized prefix.
-    @inline(__always)
-    private func withBytes<R>(_ prefix: Prefix, _ input: UnsafeBufferPointer<UInt8>,
-                              _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
-        switch prefix {
-        case let .input(range):
-            return body(UnsafeBufferPointer(rebasing: input[range]))
-        case let .rule(replacement):
-            return replacement.withUnsafeBufferPointer(body)
-        case .replacementCharacter:
-            return [0xEF, 0xBF, 0xBD].withUnsafeBufferPointer(body)
-        }
-    }
-
-    /// Appends the normalized form of `input` to `output` (which is emptied first).
-    func normalize(_ input: UnsafeBufferPointer<UInt8>, into output: inout [UInt8]) {
-        output.removeAll(keepingCapacity: true)
-        var position = 0
-        if removeExtraWhitespaces {
-            while position < input.count {
-                let (prefix, consumed) = normalizePrefix(input, position)
-                let isSpace = withBytes(prefix, input) { $0.count == 1 && $0[0] == 0x20 }
-                if !isSpace { break }
-                position += consumed
-            }
-        }
-        guard position < input.count else { return }
-        output.reserveCapacity(input.count * 3)
-        let space: [UInt8] = escapeWhitespaces ? Self.spaceSymbol : [0x20]
-        if !treatWhitespaceAsSuffix && addDummyPrefix { output.append(contentsOf: space) }
-
-        var isPreviousSpace = removeExtraWhitespaces
-        while position < input.count {
-            let (prefix, consumed) = normalizePrefix(input, position)
-            withBytes(prefix, input) { bytes in
-                var first = 0
-                while isPreviousSpace && first < bytes.count && bytes[first] == 0x20 { first += 1 }
-                guard first < bytes.count else { return }
-                for k in first..<bytes.count {
-                    if escapeWhitespaces && bytes[k] == 0x20 {
-                        output.append(contentsOf: Self.spaceSymbol)
-                    } else {
-                        output.append(bytes[k])
+        if let charsmap {
+            // One table load for a well-formed BMP character, unless a rule may run on past it.
+            let lead = input[start]
+            var codePoint = -1
+            var length = 0
+            if lead < 0x80 {
+                codePoint = Int(lead)
+                length = 1
+            } else if lead >= 0xC2 && lead <= 0xDF {
+                if start + 1 < end && input[start + 1] & 0xC0 == 0x80 {
+                    codePoint = Int(lead & 0x1F) << 6 | Int(input[start + 1] & 0x3F)
+                    length = 2
+                }
+            } else if lead >= 0xE0 && lead <= 0xEF {
+                if start + 2 < end && input[start + 1] & 0xC0 == 0x80 && input[start + 2] & 0xC0 == 0x80 {
+                    let value = Int(lead & 0x0F) << 12 | Int(input[start + 1] & 0x3F) << 6 | Int(input[start + 2] & 0x3F)
+                    if value >= 0x800 {  // not overlong
+                        codePoint = value
+                        length = 3
                     }
                 }
-                isPreviousSpace = bytes[bytes.count - 1] == 0x20
             }
-            position += consumed
-            if !removeExtraWhitespaces { isPreviousSpace = false }
-        }
-        if removeExtraWhitespaces {
-            while output.count >= space.count && output.suffix(space.count).elementsEqual(space) {
-                output.removeLast(space.count)
+            if codePoint >= 0 {
+                let entry = charsmap.characterTable[codePoint]
+                if entry == PrecompiledCharsmap.noRule { return (input + start, length, length) }
+                if entry != PrecompiledCharsmap.needsWalk {
+                    return (charsmap.replacements.baseAddress! + Int(entry >> 8), Int(entry & 0xFF), length)
+                }
+            }
+            if let match = charsmap.longestMatch(input, from: start, to: end) {
+                return (charsmap.replacements.baseAddress! + match.replacement.lowerBound, match.replacement.count, match.length)
             }
         }
-        if treatWhitespaceAsSuffix && addDummyPrefix { output.append(contentsOf: space) }
+        let length = utf8Length(input, start, end)
+        return length == 0 ? (replacementCharacter, 3, 1) : (input + start, length, length)
     }
 
-    /// The byte length of the well-formed UTF-8 character at `input[start]`, or 0 if malformed.
+    /// Calls `body` with views of the charsmap and the user-defined trie, when present.
     @inline(__always)
-    static func utf8Length(_ input: UnsafeBufferPointer<UInt8>, _ start: Int) -> Int {
+    private func withViews<R>(_ body: (PrecompiledCharsmap.View?, ByteTrie.View?) -> R) -> R {
+        func withUser(_ charsmap: PrecompiledCharsmap.View?) -> R {
+            if let userDefined { return userDefined.withView { body(charsmap, $0) } }
+            return body(charsmap, nil)
+        }
+        if let charsmap { return charsmap.withView { withUser($0) } }
+        return withUser(nil)
+    }
+
+    /// Writes the normalized form of `input` to `output` (which is emptied first).
+    func normalize(_ input: UnsafeBufferPointer<UInt8>, into output: inout [UInt8]) {
+        let buffer = GrowableBuffer<UInt8>(capacity: input.count * 3 + 8)
+        normalize(input, into: buffer)
+        output = Array(buffer.buffer)
+    }
+
+    /// Writes the normalized form of `input` to `output` (which is emptied first).
+    func normalize(_ input: UnsafeBufferPointer<UInt8>, into output: GrowableBuffer<UInt8>) {
+        output.count = 0
+        guard let text = input.baseAddress, input.count > 0 else { return }
+        let end = input.count
+        let removeExtraWhitespaces = removeExtraWhitespaces, escapeWhitespaces = escapeWhitespaces
+        withViews { charsmap, userDefined in
+        Self.replacementCharacter.withUnsafeBufferPointer { replacementCharacter in
+            let replacementCharacter = replacementCharacter.baseAddress!
+            var position = 0
+            if removeExtraWhitespaces {
+                while position < end {
+                    let prefix = Self.normalizePrefix(text, position, end, charsmap: charsmap, userDefined: userDefined,
+                                                      replacementCharacter: replacementCharacter)
+                    if !(prefix.count == 1 && prefix.bytes[0] == 0x20) { break }
+                    position += prefix.consumed
+                }
+            }
+            guard position < end else { return }
+            output.reserve(extra: end * 3 + 8)
+            if !treatWhitespaceAsSuffix && addDummyPrefix { appendSpace(output) }
+
+            var isPreviousSpace = removeExtraWhitespaces
+            while position < end {
+                // Fast path: a multi-byte character that no rule touches is copied as it is (it
+                // holds no space byte). This is `normalizePrefix`'s table case, unrolled.
+                if userDefined == nil, let charsmap {
+                    let lead = text[position]
+                    if lead >= 0xE0 && lead <= 0xEF && position + 2 < end {
+                        let second = text[position + 1], third = text[position + 2]
+                        if second & 0xC0 == 0x80 && third & 0xC0 == 0x80 {
+                            let codePoint = Int(lead & 0x0F) << 12 | Int(second & 0x3F) << 6 | Int(third & 0x3F)
+                            if codePoint >= 0x800 && charsmap.characterTable[codePoint] == PrecompiledCharsmap.noRule {
+                                output.reserve(extra: 3)
+                                output.appendUnchecked(lead)
+                                output.appendUnchecked(second)
+                                output.appendUnchecked(third)
+                                isPreviousSpace = false
+                                position += 3
+                                continue
+                            }
+                        }
+                    }
+                }
+                let prefix = Self.normalizePrefix(text, position, end, charsmap: charsmap, userDefined: userDefined,
+                                                  replacementCharacter: replacementCharacter)
+                let bytes = prefix.bytes, count = prefix.count
+                var first = 0
+                while isPreviousSpace && first < count && bytes[first] == 0x20 { first += 1 }
+                if first < count {
+                    output.reserve(extra: 3 * (count - first))
+                    for k in first..<count {
+                        let byte = bytes[k]
+                        if escapeWhitespaces && byte == 0x20 {
+                            output.appendUnchecked(0xE2)
+                            output.appendUnchecked(0x96)
+                            output.appendUnchecked(0x81)
+                        } else {
+                            output.appendUnchecked(byte)
+                        }
+                    }
+                    isPreviousSpace = bytes[count - 1] == 0x20
+                }
+                position += prefix.consumed
+                if !removeExtraWhitespaces { isPreviousSpace = false }
+            }
+            if removeExtraWhitespaces {
+                if escapeWhitespaces {
+                    while output.count >= 3 && output.base[output.count - 3] == 0xE2 && output.base[output.count - 2] == 0x96
+                            && output.base[output.count - 1] == 0x81 {
+                        output.count -= 3
+                    }
+                } else {
+                    while output.count >= 1 && output.base[output.count - 1] == 0x20 { output.count -= 1 }
+                }
+            }
+            if treatWhitespaceAsSuffix && addDummyPrefix { appendSpace(output) }
+        }
+        }
+    }
+
+    /// Appends the whitespace mark (`▁`, or a space when whitespace is not escaped).
+    @inline(__always)
+    private func appendSpace(_ output: GrowableBuffer<UInt8>) {
+        output.reserve(extra: 3)
+        if escapeWhitespaces {
+            output.appendUnchecked(0xE2)
+            output.appendUnchecked(0x96)
+            output.appendUnchecked(0x81)
+        } else {
+            output.appendUnchecked(0x20)
+        }
+    }
+
+    /// The byte length of the well-formed UTF-8 character at `input[start]` (of `input[..<end]`),
+    /// or 0 if malformed.
+    @inline(__always)
+    static func utf8Length(_ input: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> Int {
         let lead = input[start]
         let length: Int
         switch lead {
@@ -115,7 +241,7 @@ struct Normalizer: Sendable {
         case 0xF0...0xF4: length = 4
         default: return 0
         }
-        guard start + length <= input.count else { return 0 }
+        guard start + length <= end else { return 0 }
         for k in 1..<length where input[start + k] & 0xC0 != 0x80 { return 0 }
         return length
     }

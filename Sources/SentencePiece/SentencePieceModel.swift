@@ -15,11 +15,18 @@ public final class SentencePieceModel: Sendable {
     private let scores: [Float]
     /// NORMAL, USER_DEFINED and UNUSED pieces, as sentencepiece's model trie.
     private let pieceTrie: ByteTrie
+    /// The pieces the Unigram lattice may use (NORMAL and USER_DEFINED), by characters.
+    private let latticeTrie: CharacterTrie
+    /// Per id, the score of a lattice node for the piece, as sentencepiece computes it (a
+    /// USER_DEFINED piece scores its byte length times the highest score, less 0.1).
+    private let latticeScores: [Double]
     /// CONTROL, UNKNOWN and BYTE pieces, found only by exact lookup.
     private let reservedIDs: [String: Int]
     private let normalizer: Normalizer
     private let minScore: Float
     private let maxScore: Float
+    /// Scratch buffers for the one-text calls, reused across calls and threads.
+    private let scratchPool = ScratchPool()
 
     /// The Unigram model trained on the seed dataset's sentences (5,800 pieces, KoBERT's layout:
     /// [UNK] 0, [PAD] 1, [CLS] 2, [SEP] 3, [MASK] 4), shipped with this library.
@@ -50,6 +57,7 @@ public final class SentencePieceModel: Sendable {
         }
 
         var trieEntries = [(key: [UInt8], value: Int32)]()
+        var latticeEntries = [(key: String, value: Int32)]()
         var userDefinedEntries = [(key: [UInt8], value: Int32)]()
         var reserved = [String: Int]()
         var seen = Set<String>()
@@ -64,6 +72,7 @@ public final class SentencePieceModel: Sendable {
             switch piece.type {
             case .normal, .userDefined, .unused:
                 trieEntries.append((Array(piece.piece.utf8), Int32(id)))
+                if piece.type != .unused { latticeEntries.append((piece.piece, Int32(id))) }
                 if piece.type == .userDefined { userDefinedEntries.append((Array(piece.piece.utf8), Int32(id))) }
             case .unknown, .control, .byte:
                 reserved[piece.piece] = id
@@ -88,6 +97,12 @@ public final class SentencePieceModel: Sendable {
         scores = proto.pieces.map(\.score)
         unknownID = unknown
         pieceTrie = ByteTrie(trieEntries)
+        latticeTrie = CharacterTrie(latticeEntries)
+        latticeScores = proto.pieces.map { piece in
+            piece.type == .userDefined
+                ? Double(Float(piece.piece.utf8.count) * maxScore) - 0.1
+                : Double(piece.score)
+        }
         reservedIDs = reserved
         self.minScore = minScore
         self.maxScore = maxScore
@@ -124,20 +139,19 @@ public final class SentencePieceModel: Sendable {
 
     /// The ids of `text`'s pieces (sentencepiece's `EncodeAsIds`).
     public func encode(_ text: String) -> [Int] {
-        var scratch = Scratch()
-        return Self.withUTF8(text) { encode(utf8: $0, scratch: &scratch).map { Int($0.id) } }
+        withScratch { encode(text, scratch: $0) }
     }
 
     /// `text`'s pieces (sentencepiece's `EncodeAsPieces`).
     public func encodeAsPieces(_ text: String) -> [String] {
-        var scratch = Scratch()
-        return Self.withUTF8(text) { bytes in
-            let segments = encode(utf8: bytes, scratch: &scratch)
-            return segments.map { scratch.pieceText($0) }
+        withScratch { scratch in
+            Self.withUTF8(text) { bytes in
+                encode(utf8: bytes, scratch: scratch).map { scratch.pieceText($0) }
+            }
         }
     }
 
-    // MARK: - Internal encoding API (used by the token pipelines)
+    // MARK: - Internal encoding API (used by the token pipelines and the batch calls)
 
     /// One piece of a segmentation: a byte range of the normalized text and the piece's id.
     struct Segment {
@@ -146,112 +160,176 @@ public final class SentencePieceModel: Sendable {
         var id: Int
     }
 
-    /// Reusable buffers for encoding, so that a pipeline encoding many words allocates little.
-    struct Scratch {
-        var normalized = [UInt8]()
-        var bestScore = [Float]()
-        var bestStart = [Int]()
-        var bestID = [Int]()
+    /// A node of the Unigram lattice: the best path ending at one byte offset.
+    struct LatticeNode {
+        var score: Float
+        var start: Int32
+        var id: Int32
+    }
+
+    /// Reusable buffers for encoding, so that encoding many texts allocates little. One per thread.
+    final class Scratch {
+        /// The last normalized input.
+        let normalized = GrowableBuffer<UInt8>(capacity: 1024)
+        let lattice = GrowableBuffer<LatticeNode>(capacity: 512)
+        /// Per character of the normalized input: its lattice label and its byte offset.
+        let characterLabels = GrowableBuffer<Int32>(capacity: 512)
+        let characterStarts = GrowableBuffer<Int32>(capacity: 512)
+        /// The last segmentation, indexing `normalized`.
+        let segments = GrowableBuffer<Segment>(capacity: 256)
+        /// UTF-8 staging for the token pipelines.
+        let text = GrowableBuffer<UInt8>(capacity: 1024)
+        let tokenEnds = GrowableBuffer<Int>(capacity: 128)
+
+        /// The bytes held, to decide whether the scratch is worth keeping.
+        var footprint: Int {
+            normalized.capacity + lattice.capacity * MemoryLayout<LatticeNode>.stride
+                + segments.capacity * MemoryLayout<Segment>.stride + text.capacity + tokenEnds.capacity * 8
+                + characterLabels.capacity * 4 + characterStarts.capacity * 4
+        }
 
         /// The text of a segment of the last normalized input.
         func pieceText(_ segment: Segment) -> String {
-            String(decoding: normalized[segment.start..<segment.end], as: UTF8.self)
+            String(decoding: UnsafeBufferPointer(start: normalized.base + segment.start, count: segment.end - segment.start),
+                   as: UTF8.self)
         }
     }
 
-    /// Normalizes and segments UTF-8 text (sentencepiece's `Encode`); the segments index
-    /// `scratch.normalized`.
-    func encode(utf8 input: UnsafeBufferPointer<UInt8>, scratch: inout Scratch) -> [Segment] {
-        normalizer.normalize(input, into: &scratch.normalized)
-        let normalized = scratch.normalized
-        let segments = normalized.withUnsafeBufferPointer { text in
-            modelType == .bpe ? bpe(text) : viterbi(text, scratch: &scratch)
+    /// Whether the gluonnlp pipeline may leave Hangul syllables undecomposed (see
+    /// `Normalizer.hangulSyllablesNormalizeLikeJamo`).
+    var hangulSyllablesNormalizeLikeJamo: Bool { normalizer.hangulSyllablesNormalizeLikeJamo }
+
+    /// Calls `body` with a scratch from the pool, which no other call uses meanwhile.
+    func withScratch<R>(_ body: (Scratch) throws -> R) rethrows -> R {
+        let scratch = scratchPool.take()
+        defer { scratchPool.give(scratch) }
+        return try body(scratch)
+    }
+
+    /// The ids of `text`'s pieces, encoded with `scratch`.
+    func encode(_ text: String, scratch: Scratch) -> [Int] {
+        Self.withUTF8(text) { bytes in
+            let segments = encode(utf8: bytes, scratch: scratch)
+            return [Int](unsafeUninitializedCapacity: segments.count) { ids, initialized in
+                for k in 0..<segments.count { ids[k] = segments[k].id }
+                initialized = segments.count
+            }
         }
-        return mergingUnknownRuns(segments)
+    }
+
+    /// Normalizes and segments UTF-8 text (sentencepiece's `Encode`). The segments, valid until
+    /// the next use of `scratch`, index `scratch.normalized`.
+    @discardableResult
+    func encode(utf8 input: UnsafeBufferPointer<UInt8>, scratch: Scratch) -> UnsafeBufferPointer<Segment> {
+        normalizer.normalize(input, into: scratch.normalized)
+        let text = scratch.normalized.buffer
+        scratch.segments.count = 0
+        if modelType == .bpe {
+            let segments = bpe(text)
+            scratch.segments.reserve(extra: segments.count)
+            for segment in segments { scratch.segments.appendUnchecked(segment) }
+        } else {
+            viterbi(text, scratch: scratch)
+        }
+        mergeUnknownRuns(scratch.segments)
+        return scratch.segments.buffer
     }
 
     /// sentencepiece's processor merges each run of unknown pieces into one unknown piece.
-    private func mergingUnknownRuns(_ segments: [Segment]) -> [Segment] {
-        var segments = segments
+    private func mergeUnknownRuns(_ segments: GrowableBuffer<Segment>) {
+        let items = segments.base
+        let unknownID = unknownID
         var kept = 0
-        for index in segments.indices {
-            if kept > 0 && segments[index].id == unknownID && segments[kept - 1].id == unknownID {
-                segments[kept - 1].end = segments[index].end
+        for index in 0..<segments.count {
+            if kept > 0 && items[index].id == unknownID && items[kept - 1].id == unknownID {
+                items[kept - 1].end = items[index].end
             } else {
-                segments[kept] = segments[index]
+                items[kept] = items[index]
                 kept += 1
             }
         }
-        segments.removeLast(segments.count - kept)
-        return segments
+        segments.count = kept
     }
 
     /// sentencepiece's optimized Unigram Viterbi (`EncodeOptimized`): the best path ending at each
-    /// byte offset, pieces found by walking the trie from each character start; a character that
-    /// starts no piece of its own becomes an unknown node scored `min_score - 10`. Arithmetic
-    /// follows the C++ types (float path scores, double candidates for piece nodes) so ties break
-    /// identically.
-    private func viterbi(_ text: UnsafeBufferPointer<UInt8>, scratch: inout Scratch) -> [Segment] {
+    /// character boundary, pieces found by walking the trie from each character start; a character
+    /// that starts no piece of its own becomes an unknown node scored `min_score - 10`. Characters
+    /// are stepped through as sentencepiece does (`OneCharLen`, clipped at the end), and the trie
+    /// walk takes one step per character (see `CharacterTrie`). Arithmetic follows the C++ types
+    /// (float path scores, double candidates for piece nodes) so ties break identically. Writes the
+    /// segments, in order, to `scratch.segments`.
+    private func viterbi(_ text: UnsafeBufferPointer<UInt8>, scratch: Scratch) {
         let size = text.count
-        guard size > 0 else { return [] }
+        guard size > 0, let bytes = text.baseAddress else { return }
         let unknownScore = minScore - 10
-        scratch.bestScore.removeAll(keepingCapacity: true)
-        scratch.bestScore.append(contentsOf: repeatElement(0, count: size + 1))
-        scratch.bestStart.removeAll(keepingCapacity: true)
-        scratch.bestStart.append(contentsOf: repeatElement(-1, count: size + 1))
-        scratch.bestID.removeAll(keepingCapacity: true)
-        scratch.bestID.append(contentsOf: repeatElement(-1, count: size + 1))
+        let unknownID = Int32(unknownID)
 
-        scratch.bestScore.withUnsafeMutableBufferPointer { bestScore in
-        scratch.bestStart.withUnsafeMutableBufferPointer { bestStart in
-        scratch.bestID.withUnsafeMutableBufferPointer { bestID in
+        latticeTrie.withView { trie in
+            // The characters: labels and byte offsets (one more offset: the end).
+            scratch.characterLabels.count = 0
+            scratch.characterStarts.count = 0
+            scratch.characterLabels.reserve(extra: size)
+            scratch.characterStarts.reserve(extra: size + 1)
             var start = 0
             while start < size {
-                let scoreTillHere = bestScore[start]
-                let characterLength = min(Normalizer.oneCharLength(text[start]), size - start)
-                var hasSingleNode = false
-                var node = 0
-                var position = start
-                while position < size, let next = pieceTrie.child(node, text[position]) {
-                    node = next
-                    position += 1
-                    guard let id = pieceTrie.value(node), types[id] != .unused else { continue }
-                    let length = position - start
-                    let score: Double = types[id] == .userDefined
-                        ? Double(Float(length) * maxScore) - 0.1
-                        : Double(scores[id])
-                    let candidate = score + Double(scoreTillHere)
-                    if bestStart[position] == -1 || candidate > Double(bestScore[position]) {
-                        bestScore[position] = Float(candidate)
-                        bestStart[position] = start
-                        bestID[position] = id
+                let length = min(Normalizer.oneCharLength(bytes[start]), size - start)
+                scratch.characterLabels.appendUnchecked(Int32(truncatingIfNeeded: trie.label(bytes, start, length)))
+                scratch.characterStarts.appendUnchecked(Int32(truncatingIfNeeded: start))
+                start += length
+            }
+            scratch.characterStarts.appendUnchecked(Int32(truncatingIfNeeded: size))
+            let count = scratch.characterLabels.count
+            let labels = scratch.characterLabels.base
+
+            scratch.lattice.count = 0
+            scratch.lattice.reserve(extra: count + 1)
+            let nodes = scratch.lattice.base
+            for index in 0...count { nodes[index] = LatticeNode(score: 0, start: -1, id: -1) }
+
+            latticeScores.withUnsafeBufferPointer { scores in
+                let scores = scores.baseAddress!
+                for first in 0..<count {
+                    let scoreTillHere = nodes[first].score
+                    var hasSingleNode = false
+                    var node = 0
+                    var next = first
+                    while next < count {
+                        node = trie.trie.child(node, Int(labels[next]))
+                        if node < 0 { break }
+                        next += 1
+                        let id = trie.trie.value(node)
+                        if id < 0 { continue }
+                        let candidate = scores[Int(id)] + Double(scoreTillHere)
+                        if nodes[next].start == -1 || candidate > Double(nodes[next].score) {
+                            nodes[next] = LatticeNode(score: Float(candidate), start: Int32(truncatingIfNeeded: first), id: id)
+                        }
+                        if next == first + 1 { hasSingleNode = true }
                     }
-                    if length == characterLength { hasSingleNode = true }
-                }
-                if !hasSingleNode {
-                    let end = start + characterLength
-                    let candidate = unknownScore + scoreTillHere
-                    if bestStart[end] == -1 || candidate > bestScore[end] {
-                        bestScore[end] = candidate
-                        bestStart[end] = start
-                        bestID[end] = unknownID
+                    if !hasSingleNode {
+                        let candidate = unknownScore + scoreTillHere
+                        if nodes[first + 1].start == -1 || candidate > nodes[first + 1].score {
+                            nodes[first + 1] = LatticeNode(score: candidate, start: Int32(truncatingIfNeeded: first), id: unknownID)
+                        }
                     }
                 }
-                start += characterLength
+            }
+
+            // Back from the end, then reversed in place.
+            let starts = scratch.characterStarts.base
+            let segments = scratch.segments
+            var end = count
+            while end > 0 {
+                let node = nodes[end]
+                segments.append(Segment(start: Int(starts[Int(node.start)]), end: Int(starts[end]), id: Int(node.id)))
+                end = Int(node.start)
+            }
+            var low = 0, high = segments.count - 1
+            while low < high {
+                swap(&segments.base[low], &segments.base[high])
+                low += 1
+                high -= 1
             }
         }
-        }
-        }
-
-        var segments = [Segment]()
-        var end = size
-        while end > 0 {
-            let start = scratch.bestStart[end]
-            segments.append(Segment(start: start, end: end, id: scratch.bestID[end]))
-            end = start
-        }
-        segments.reverse()
-        return segments
     }
 
     /// sentencepiece's BPE encoding (bpe_model.cc): start from characters (user-defined symbols
@@ -322,6 +400,30 @@ public final class SentencePieceModel: Sendable {
     static func withUTF8<R>(_ text: String, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
         var text = text
         return text.withUTF8(body)
+    }
+}
+
+/// Idle scratch buffers for the one-text calls: a call takes one (or makes one) and gives it
+/// back, so that encoding text after text does not allocate buffers each time.
+private final class ScratchPool: @unchecked Sendable {
+    private let lock = NSLock()
+    private var idle = [SentencePieceModel.Scratch]()
+    /// Scratches beyond this many, or grown past `maxFootprint` bytes, are dropped.
+    private static let maxIdle = 16
+    private static let maxFootprint = 1 << 20
+
+    func take() -> SentencePieceModel.Scratch {
+        lock.lock()
+        let scratch = idle.popLast()
+        lock.unlock()
+        return scratch ?? SentencePieceModel.Scratch()
+    }
+
+    func give(_ scratch: SentencePieceModel.Scratch) {
+        guard scratch.footprint <= Self.maxFootprint else { return }
+        lock.lock()
+        if idle.count < Self.maxIdle { idle.append(scratch) }
+        lock.unlock()
     }
 }
 
