@@ -167,12 +167,14 @@ def main():
     out.append("")
 
     tok = {s: results[s] for s in sides}
-    swift_tok = [r for r in (tok.get("swift", {}).get(c) for c in ("tokenizer", "tokenizer-2t", "tokenizer-pipeline")) if r]
+    swift_tok = [r for r in (tok.get("swift", {}).get(c) for c in ("tokenizer", "tokenizer-2t", "tokenizer-pipeline",
+                                                                    "tokenizer-pipeline-2t")) if r]
     py_tok = [r for r in (tok.get("pytorch", {}).get(c) for c in ("tokenizer", "tokenizer-loop")) if r]
     if swift_tok or py_tok:
         labels = {("swift", "tokenizer"): "Swift SentencePiece ids, 1 thread",
-                  ("swift", "tokenizer-2t"): "Swift SentencePiece ids, batch API, 2 threads",
+                  ("swift", "tokenizer-2t"): "Swift SentencePiece ids, batch call, 2 threads",
                   ("swift", "tokenizer-pipeline"): "Swift whole KoBERT pipeline (gluonnlp; [CLS]/[SEP], padded to 64), 1 thread",
+                  ("swift", "tokenizer-pipeline-2t"): "Swift whole KoBERT pipeline, batch call, 2 threads",
                   ("pytorch", "tokenizer"): "Python sentencepiece `encode(list)` (C++, its own threads)",
                   ("pytorch", "tokenizer-loop"): "Python sentencepiece `encode(s)` per sentence"}
         n = (swift_tok or py_tok)[0]["sentences"]

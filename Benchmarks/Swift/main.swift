@@ -258,17 +258,24 @@ func tokenizerCase(options o: Options) throws {
     let tokenizer = try WorkloadBuilder.tokenizer()
     var ids: [[Int]] = []
     let raw = timedRuns(o) { ids = texts.map { tokenizer.model.encode($0) } }
+    var idsBatch: [[Int]] = []
+    let rawBatch = timedRuns(o) { idsBatch = tokenizer.model.encode(texts, threads: o.threads) }
     var encoded: [EncodedSentence] = []
     let pipeline = timedRuns(o) { encoded = texts.map { tokenizer.encode($0, maxLength: 64) } }
+    let pipelineBatch = timedRuns(o) { encoded = tokenizer.encode(texts, maxLength: 64, threads: o.threads) }
     precondition(encoded.count == texts.count)
-    let common: [String: Any] = ["side": "swift", "sentences": texts.count, "threads": 1, "max_rss_mib": peakRSSMiB()]
-    try emit(common.merging([
-        "case": "tokenizer", "times_ms": raw.wall, "median_ms": median(raw.wall), "cpu_ms": median(raw.cpu),
-        "ids": ids.reduce(0) { $0 + $1.count }, "checksum": WorkloadBuilder.checksum(ids),
-    ]) { $1 })
-    try emit(common.merging([
-        "case": "tokenizer-pipeline", "times_ms": pipeline.wall, "median_ms": median(pipeline.wall), "cpu_ms": median(pipeline.cpu),
-    ]) { $1 })
+    for (name, runs, threads, ids) in [("tokenizer", raw, 1, ids), ("tokenizer-2t", rawBatch, o.threads, idsBatch),
+                                       ("tokenizer-pipeline", pipeline, 1, nil), ("tokenizer-pipeline-2t", pipelineBatch, o.threads, nil)] {
+        var fields: [String: Any] = [
+            "side": "swift", "case": name, "sentences": texts.count, "threads": threads, "max_rss_mib": peakRSSMiB(),
+            "times_ms": runs.wall, "median_ms": median(runs.wall), "cpu_ms": median(runs.cpu),
+        ]
+        if let ids {
+            fields["ids"] = ids.reduce(0) { $0 + $1.count }
+            fields["checksum"] = WorkloadBuilder.checksum(ids)
+        }
+        try emit(fields)
+    }
 }
 
 func run() throws {
