@@ -44,6 +44,9 @@ public struct KoBERTTokenizer: Sendable {
     public let pipeline: TokenPipeline
     /// Ids of `[CLS]`, `[SEP]` and `[PAD]` in the model.
     public let clsID: Int, sepID: Int, padID: Int
+    /// Whether the gluonnlp fast path may leave Hangul syllables undecomposed (see
+    /// `Normalizer.hangulSyllablesNormalizeLikeJamo`).
+    private let keepsHangulSyllables: Bool
 
     /// A tokenizer over `model`; throws if the model lacks `[CLS]`, `[SEP]` or `[PAD]`.
     public init(model: SentencePieceModel, pipeline: TokenPipeline = .gluonnlp) throws {
@@ -56,6 +59,7 @@ public struct KoBERTTokenizer: Sendable {
         clsID = try special("[CLS]")
         sepID = try special("[SEP]")
         padID = try special("[PAD]")
+        keepsHangulSyllables = pipeline == .gluonnlp && model.hangulSyllablesNormalizeLikeJamo()
     }
 
     /// The pieces and ids of `text`, with `[CLS]` first and `[SEP]` last, not truncated or padded.
@@ -121,7 +125,7 @@ public struct KoBERTTokenizer: Sendable {
         switch pipeline {
         case .gluonnlp:
             let isFast = SentencePieceModel.withUTF8(text) {
-                TextPreprocessing.gluonBasicTokensFast($0, keepSyllables: model.hangulSyllablesNormalizeLikeJamo,
+                TextPreprocessing.gluonBasicTokensFast($0, keepSyllables: keepsHangulSyllables,
                                                        into: scratch.text, ends: scratch.tokenEnds)
             }
             if isFast {

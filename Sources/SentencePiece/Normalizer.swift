@@ -11,10 +11,6 @@ struct Normalizer: Sendable {
     private let removeExtraWhitespaces: Bool
     private let escapeWhitespaces: Bool
     private let treatWhitespaceAsSuffix: Bool
-    /// Whether the gluonnlp pipeline may write Hangul syllables as they are rather than as their
-    /// NFD jamo, the normalized output being the same (see `hangulComposes`).
-    let hangulSyllablesNormalizeLikeJamo: Bool
-
     init(spec: ModelProto.NormalizerSpec, treatWhitespaceAsSuffix: Bool, userDefined: ByteTrie?) throws {
         charsmap = spec.precompiledCharsmap.isEmpty ? nil : try PrecompiledCharsmap(spec.precompiledCharsmap)
         self.userDefined = userDefined
@@ -22,7 +18,6 @@ struct Normalizer: Sendable {
         removeExtraWhitespaces = spec.removeExtraWhitespaces
         escapeWhitespaces = spec.escapeWhitespaces
         self.treatWhitespaceAsSuffix = treatWhitespaceAsSuffix
-        hangulSyllablesNormalizeLikeJamo = userDefined == nil && charsmap.map(Self.hangulComposes) == true
     }
 
     /// Whether, in text made of ASCII and Hangul syllables, the normalizer writes the same bytes
@@ -36,7 +31,8 @@ struct Normalizer: Sendable {
     /// The normalizer then steps through both texts in lockstep and writes the same bytes.
     /// (Compatibility jamo are left out: nmt_nfkc composes, say, 가 written as jamo with a
     /// following ㄳ into 갃, but not 가 written as it is.)
-    private static func hangulComposes(_ charsmap: PrecompiledCharsmap) -> Bool {
+    func hangulSyllablesNormalizeLikeJamo() -> Bool {
+        guard userDefined == nil, let charsmap else { return false }
         let same = [0x00...0x7F]
         let others = [0x1100...0x1112, 0xAC00...0xD7A3]
         let rest = [0x1161...0x1175, 0x11A8...0x11C2]

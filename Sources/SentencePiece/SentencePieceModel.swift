@@ -197,7 +197,8 @@ public final class SentencePieceModel: Sendable {
 
     /// Whether the gluonnlp pipeline may leave Hangul syllables undecomposed (see
     /// `Normalizer.hangulSyllablesNormalizeLikeJamo`).
-    var hangulSyllablesNormalizeLikeJamo: Bool { normalizer.hangulSyllablesNormalizeLikeJamo }
+    /// Checked over the charsmap (a few milliseconds), so asked once per tokenizer.
+    func hangulSyllablesNormalizeLikeJamo() -> Bool { normalizer.hangulSyllablesNormalizeLikeJamo() }
 
     /// Calls `body` with a scratch from the pool, which no other call uses meanwhile.
     func withScratch<R>(_ body: (Scratch) throws -> R) rethrows -> R {
