@@ -271,16 +271,19 @@ public final class SentencePieceModel: Sendable {
             scratch.characterStarts.count = 0
             scratch.characterLabels.reserve(extra: size)
             scratch.characterStarts.reserve(extra: size + 1)
+            let labels = scratch.characterLabels.base, starts = scratch.characterStarts.base
+            var count = 0
             var start = 0
             while start < size {
                 let length = min(Normalizer.oneCharLength(bytes[start]), size - start)
-                scratch.characterLabels.appendUnchecked(Int32(truncatingIfNeeded: trie.label(bytes, start, length)))
-                scratch.characterStarts.appendUnchecked(Int32(truncatingIfNeeded: start))
+                labels[count] = Int32(truncatingIfNeeded: trie.label(bytes, start, length))
+                starts[count] = Int32(truncatingIfNeeded: start)
+                count += 1
                 start += length
             }
-            scratch.characterStarts.appendUnchecked(Int32(truncatingIfNeeded: size))
-            let count = scratch.characterLabels.count
-            let labels = scratch.characterLabels.base
+            starts[count] = Int32(truncatingIfNeeded: size)
+            scratch.characterLabels.count = count
+            scratch.characterStarts.count = count + 1
 
             scratch.lattice.count = 0
             scratch.lattice.reserve(extra: count + 1)
@@ -315,21 +318,26 @@ public final class SentencePieceModel: Sendable {
                 }
             }
 
-            // Back from the end, then reversed in place.
-            let starts = scratch.characterStarts.base
-            let segments = scratch.segments
+            // The path has at most one segment per character: count them back from the end, then
+            // write them in order.
+            var pieces = 0
             var end = count
             while end > 0 {
+                pieces += 1
+                end = Int(nodes[end].start)
+            }
+            scratch.segments.count = 0
+            scratch.segments.reserve(extra: pieces)
+            let segments = scratch.segments.base
+            end = count
+            var index = pieces
+            while end > 0 {
                 let node = nodes[end]
-                segments.append(Segment(start: Int(starts[Int(node.start)]), end: Int(starts[end]), id: Int(node.id)))
+                index -= 1
+                segments[index] = Segment(start: Int(starts[Int(node.start)]), end: Int(starts[end]), id: Int(node.id))
                 end = Int(node.start)
             }
-            var low = 0, high = segments.count - 1
-            while low < high {
-                swap(&segments.base[low], &segments.base[high])
-                low += 1
-                high -= 1
-            }
+            scratch.segments.count = pieces
         }
     }
 
