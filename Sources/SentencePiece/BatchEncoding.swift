@@ -20,7 +20,11 @@ extension KoBERTTokenizer {
     /// below 1 count as 1; more threads than texts are not started.
     public func encode(_ texts: [String], maxLength: Int = 64,
                        threads: Int = ProcessInfo.processInfo.activeProcessorCount) -> [EncodedSentence] {
-        BatchEncoding.map(texts, threads: threads) { text, scratch in encode(text, maxLength: maxLength, scratch: scratch) }
+        // One array of zeros serves as every sentence's segment ids (arrays are values).
+        let zeros = [Int32](repeating: 0, count: max(maxLength, 2))
+        return BatchEncoding.map(texts, threads: threads) { text, scratch in
+            encode(text, maxLength: maxLength, scratch: scratch, zeros: zeros)
+        }
     }
 }
 

@@ -44,6 +44,9 @@ public struct KoBERTTokenizer: Sendable {
     public let pipeline: TokenPipeline
     /// Ids of `[CLS]`, `[SEP]` and `[PAD]` in the model.
     public let clsID: Int, sepID: Int, padID: Int
+    /// Whether the gluonnlp fast path may leave Hangul syllables undecomposed (see
+    /// `Normalizer.hangulSyllablesNormalizeLikeJamo`).
+    private let keepsHangulSyllables: Bool
 
     /// A tokenizer over `model`; throws if the model lacks `[CLS]`, `[SEP]` or `[PAD]`.
     public init(model: SentencePieceModel, pipeline: TokenPipeline = .gluonnlp) throws {
@@ -56,6 +59,7 @@ public struct KoBERTTokenizer: Sendable {
         clsID = try special("[CLS]")
         sepID = try special("[SEP]")
         padID = try special("[PAD]")
+        keepsHangulSyllables = pipeline == .gluonnlp && model.hangulSyllablesNormalizeLikeJamo()
     }
 
     /// The pieces and ids of `text`, with `[CLS]` first and `[SEP]` last, not truncated or padded.
@@ -85,20 +89,29 @@ public struct KoBERTTokenizer: Sendable {
         model.withScratch { encode(text, maxLength: maxLength, scratch: $0) }
     }
 
-    /// `encode(_:maxLength:)` with the given scratch buffers.
-    func encode(_ text: String, maxLength: Int, scratch: SentencePieceModel.Scratch) -> EncodedSentence {
+    /// `encode(_:maxLength:)` with the given scratch buffers. `zeros`, when it holds
+    /// `max(maxLength, 2)` zeros, is shared as the segment ids instead of a new array.
+    func encode(_ text: String, maxLength: Int, scratch: SentencePieceModel.Scratch,
+                zeros: [Int32] = []) -> EncodedSentence {
         let maxLength = max(maxLength, 2)
-        var ids = [Int32]()
-        ids.reserveCapacity(maxLength)
-        ids.append(Int32(clsID))
-        forEachPiece(text, scratch: scratch) { _, id in
-            if ids.count < maxLength - 1 { ids.append(Int32(id)) }
+        var validLength = 0
+        let ids = [Int32](unsafeUninitializedCapacity: maxLength) { ids, initialized in
+            ids[0] = Int32(clsID)
+            var count = 1
+            forEachPiece(text, scratch: scratch) { _, id in
+                if count < maxLength - 1 {
+                    ids[count] = Int32(id)
+                    count += 1
+                }
+            }
+            ids[count] = Int32(sepID)
+            count += 1
+            validLength = count
+            for index in count..<maxLength { ids[index] = Int32(padID) }
+            initialized = maxLength
         }
-        ids.append(Int32(sepID))
-        let validLength = ids.count
-        ids.append(contentsOf: repeatElement(Int32(padID), count: maxLength - validLength))
-        return EncodedSentence(tokenIds: ids, validLength: validLength,
-                               segmentIds: [Int32](repeating: 0, count: maxLength))
+        let segmentIds = zeros.count == maxLength ? zeros : [Int32](repeating: 0, count: maxLength)
+        return EncodedSentence(tokenIds: ids, validLength: validLength, segmentIds: segmentIds)
     }
 
     /// Calls `body` for each piece of `text` in order, with a closure giving the piece's text
@@ -112,7 +125,7 @@ public struct KoBERTTokenizer: Sendable {
         switch pipeline {
         case .gluonnlp:
             let isFast = SentencePieceModel.withUTF8(text) {
-                TextPreprocessing.gluonBasicTokensFast($0, keepSyllables: model.hangulSyllablesNormalizeLikeJamo,
+                TextPreprocessing.gluonBasicTokensFast($0, keepSyllables: keepsHangulSyllables,
                                                        into: scratch.text, ends: scratch.tokenEnds)
             }
             if isFast {

@@ -11,10 +11,6 @@ struct Normalizer: Sendable {
     private let removeExtraWhitespaces: Bool
     private let escapeWhitespaces: Bool
     private let treatWhitespaceAsSuffix: Bool
-    /// Whether the gluonnlp pipeline may write Hangul syllables as they are rather than as their
-    /// NFD jamo, the normalized output being the same (see `hangulComposes`).
-    let hangulSyllablesNormalizeLikeJamo: Bool
-
     init(spec: ModelProto.NormalizerSpec, treatWhitespaceAsSuffix: Bool, userDefined: ByteTrie?) throws {
         charsmap = spec.precompiledCharsmap.isEmpty ? nil : try PrecompiledCharsmap(spec.precompiledCharsmap)
         self.userDefined = userDefined
@@ -22,7 +18,6 @@ struct Normalizer: Sendable {
         removeExtraWhitespaces = spec.removeExtraWhitespaces
         escapeWhitespaces = spec.escapeWhitespaces
         self.treatWhitespaceAsSuffix = treatWhitespaceAsSuffix
-        hangulSyllablesNormalizeLikeJamo = userDefined == nil && charsmap.map(Self.hangulComposes) == true
     }
 
     /// Whether, in text made of ASCII and Hangul syllables, the normalizer writes the same bytes
@@ -36,7 +31,8 @@ struct Normalizer: Sendable {
     /// The normalizer then steps through both texts in lockstep and writes the same bytes.
     /// (Compatibility jamo are left out: nmt_nfkc composes, say, 가 written as jamo with a
     /// following ㄳ into 갃, but not 가 written as it is.)
-    private static func hangulComposes(_ charsmap: PrecompiledCharsmap) -> Bool {
+    func hangulSyllablesNormalizeLikeJamo() -> Bool {
+        guard userDefined == nil, let charsmap else { return false }
         let same = [0x00...0x7F]
         let others = [0x1100...0x1112, 0xAC00...0xD7A3]
         let rest = [0x1161...0x1175, 0x11A8...0x11C2]
@@ -157,20 +153,50 @@ struct Normalizer: Sendable {
             if !treatWhitespaceAsSuffix && addDummyPrefix { appendSpace(output) }
 
             var isPreviousSpace = removeExtraWhitespaces
+            // The output is written through a local pointer; `ensure` grows it when needed.
+            var out = output.base, written = output.count, capacity = output.capacity
+            func ensure(_ extra: Int) {
+                if written + extra > capacity {
+                    output.count = written
+                    output.reserve(extra: extra)
+                    out = output.base
+                    capacity = output.capacity
+                }
+            }
             while position < end {
-                // Fast path: a multi-byte character that no rule touches is copied as it is (it
-                // holds no space byte). This is `normalizePrefix`'s table case, unrolled.
+                // Fast paths: a character that no rule touches, copied as it is; this is
+                // `normalizePrefix`'s table case, unrolled for ASCII and three-byte characters
+                // (which hold no space byte).
                 if userDefined == nil, let charsmap {
                     let lead = text[position]
+                    if lead < 0x80 && charsmap.characterTable[Int(lead)] == PrecompiledCharsmap.noRule {
+                        if !(isPreviousSpace && lead == 0x20) {
+                            ensure(3)
+                            if escapeWhitespaces && lead == 0x20 {
+                                out[written] = 0xE2
+                                out[written + 1] = 0x96
+                                out[written + 2] = 0x81
+                                written += 3
+                            } else {
+                                out[written] = lead
+                                written += 1
+                            }
+                            isPreviousSpace = lead == 0x20
+                        }
+                        position += 1
+                        if !removeExtraWhitespaces { isPreviousSpace = false }
+                        continue
+                    }
                     if lead >= 0xE0 && lead <= 0xEF && position + 2 < end {
                         let second = text[position + 1], third = text[position + 2]
                         if second & 0xC0 == 0x80 && third & 0xC0 == 0x80 {
                             let codePoint = Int(lead & 0x0F) << 12 | Int(second & 0x3F) << 6 | Int(third & 0x3F)
                             if codePoint >= 0x800 && charsmap.characterTable[codePoint] == PrecompiledCharsmap.noRule {
-                                output.reserve(extra: 3)
-                                output.appendUnchecked(lead)
-                                output.appendUnchecked(second)
-                                output.appendUnchecked(third)
+                                ensure(3)
+                                out[written] = lead
+                                out[written + 1] = second
+                                out[written + 2] = third
+                                written += 3
                                 isPreviousSpace = false
                                 position += 3
                                 continue
@@ -184,15 +210,17 @@ struct Normalizer: Sendable {
                 var first = 0
                 while isPreviousSpace && first < count && bytes[first] == 0x20 { first += 1 }
                 if first < count {
-                    output.reserve(extra: 3 * (count - first))
+                    ensure(3 * (count - first))
                     for k in first..<count {
                         let byte = bytes[k]
                         if escapeWhitespaces && byte == 0x20 {
-                            output.appendUnchecked(0xE2)
-                            output.appendUnchecked(0x96)
-                            output.appendUnchecked(0x81)
+                            out[written] = 0xE2
+                            out[written + 1] = 0x96
+                            out[written + 2] = 0x81
+                            written += 3
                         } else {
-                            output.appendUnchecked(byte)
+                            out[written] = byte
+                            written += 1
                         }
                     }
                     isPreviousSpace = bytes[count - 1] == 0x20
@@ -200,6 +228,7 @@ struct Normalizer: Sendable {
                 position += prefix.consumed
                 if !removeExtraWhitespaces { isPreviousSpace = false }
             }
+            output.count = written
             if removeExtraWhitespaces {
                 if escapeWhitespaces {
                     while output.count >= 3 && output.base[output.count - 3] == 0xE2 && output.base[output.count - 2] == 0x96

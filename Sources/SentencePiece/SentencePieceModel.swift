@@ -1,4 +1,9 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// A SentencePiece model read from a `.model` file (the `ModelProto` protobuf), encoding text
 /// exactly as sentencepiece's `SentencePieceProcessor` does: normalization from the model's own
@@ -25,8 +30,6 @@ public final class SentencePieceModel: Sendable {
     private let normalizer: Normalizer
     private let minScore: Float
     private let maxScore: Float
-    /// Scratch buffers for the one-text calls, reused across calls and threads.
-    private let scratchPool = ScratchPool()
 
     /// The Unigram model trained on the seed dataset's sentences (5,800 pieces, KoBERT's layout:
     /// [UNK] 0, [PAD] 1, [CLS] 2, [SEP] 3, [MASK] 4), shipped with this library.
@@ -197,12 +200,14 @@ public final class SentencePieceModel: Sendable {
 
     /// Whether the gluonnlp pipeline may leave Hangul syllables undecomposed (see
     /// `Normalizer.hangulSyllablesNormalizeLikeJamo`).
-    var hangulSyllablesNormalizeLikeJamo: Bool { normalizer.hangulSyllablesNormalizeLikeJamo }
+    /// Checked over the charsmap (a few milliseconds), so asked once per tokenizer.
+    func hangulSyllablesNormalizeLikeJamo() -> Bool { normalizer.hangulSyllablesNormalizeLikeJamo() }
 
-    /// Calls `body` with a scratch from the pool, which no other call uses meanwhile.
+    /// Calls `body` with a scratch that no other call uses meanwhile: the calling thread's own,
+    /// kept between calls (see `ThreadScratch`).
     func withScratch<R>(_ body: (Scratch) throws -> R) rethrows -> R {
-        let scratch = scratchPool.take()
-        defer { scratchPool.give(scratch) }
+        let scratch = ThreadScratch.take()
+        defer { ThreadScratch.give(scratch) }
         return try body(scratch)
     }
 
@@ -270,16 +275,19 @@ public final class SentencePieceModel: Sendable {
             scratch.characterStarts.count = 0
             scratch.characterLabels.reserve(extra: size)
             scratch.characterStarts.reserve(extra: size + 1)
+            let labels = scratch.characterLabels.base, starts = scratch.characterStarts.base
+            var count = 0
             var start = 0
             while start < size {
                 let length = min(Normalizer.oneCharLength(bytes[start]), size - start)
-                scratch.characterLabels.appendUnchecked(Int32(truncatingIfNeeded: trie.label(bytes, start, length)))
-                scratch.characterStarts.appendUnchecked(Int32(truncatingIfNeeded: start))
+                labels[count] = Int32(truncatingIfNeeded: trie.label(bytes, start, length))
+                starts[count] = Int32(truncatingIfNeeded: start)
+                count += 1
                 start += length
             }
-            scratch.characterStarts.appendUnchecked(Int32(truncatingIfNeeded: size))
-            let count = scratch.characterLabels.count
-            let labels = scratch.characterLabels.base
+            starts[count] = Int32(truncatingIfNeeded: size)
+            scratch.characterLabels.count = count
+            scratch.characterStarts.count = count + 1
 
             scratch.lattice.count = 0
             scratch.lattice.reserve(extra: count + 1)
@@ -314,21 +322,26 @@ public final class SentencePieceModel: Sendable {
                 }
             }
 
-            // Back from the end, then reversed in place.
-            let starts = scratch.characterStarts.base
-            let segments = scratch.segments
+            // The path has at most one segment per character: count them back from the end, then
+            // write them in order.
+            var pieces = 0
             var end = count
             while end > 0 {
+                pieces += 1
+                end = Int(nodes[end].start)
+            }
+            scratch.segments.count = 0
+            scratch.segments.reserve(extra: pieces)
+            let segments = scratch.segments.base
+            end = count
+            var index = pieces
+            while end > 0 {
                 let node = nodes[end]
-                segments.append(Segment(start: Int(starts[Int(node.start)]), end: Int(starts[end]), id: Int(node.id)))
+                index -= 1
+                segments[index] = Segment(start: Int(starts[Int(node.start)]), end: Int(starts[end]), id: Int(node.id))
                 end = Int(node.start)
             }
-            var low = 0, high = segments.count - 1
-            while low < high {
-                swap(&segments.base[low], &segments.base[high])
-                low += 1
-                high -= 1
-            }
+            scratch.segments.count = pieces
         }
     }
 
@@ -403,27 +416,34 @@ public final class SentencePieceModel: Sendable {
     }
 }
 
-/// Idle scratch buffers for the one-text calls: a call takes one (or makes one) and gives it
-/// back, so that encoding text after text does not allocate buffers each time.
-private final class ScratchPool: @unchecked Sendable {
-    private let lock = NSLock()
-    private var idle = [SentencePieceModel.Scratch]()
-    /// Scratches beyond this many, or grown past `maxFootprint` bytes, are dropped.
-    private static let maxIdle = 16
+/// One idle scratch per thread, for the one-text calls, so that encoding text after text does
+/// not allocate buffers each time and threads never wait for one another. A call takes the
+/// thread's scratch (or makes one, when a call on the same thread already holds it) and gives it
+/// back; a thread's scratch is freed when the thread ends.
+private enum ThreadScratch {
+    /// A scratch grown past this many bytes is not kept.
     private static let maxFootprint = 1 << 20
 
-    func take() -> SentencePieceModel.Scratch {
-        lock.lock()
-        let scratch = idle.popLast()
-        lock.unlock()
-        return scratch ?? SentencePieceModel.Scratch()
+    private static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        let status = pthread_key_create(&key) { pointer in ThreadScratch.release(pointer) }
+        precondition(status == 0, "pthread_key_create failed (\(status))")
+        return key
+    }()
+
+    private static func release(_ pointer: UnsafeMutableRawPointer?) {
+        if let pointer { Unmanaged<SentencePieceModel.Scratch>.fromOpaque(pointer).release() }
     }
 
-    func give(_ scratch: SentencePieceModel.Scratch) {
-        guard scratch.footprint <= Self.maxFootprint else { return }
-        lock.lock()
-        if idle.count < Self.maxIdle { idle.append(scratch) }
-        lock.unlock()
+    static func take() -> SentencePieceModel.Scratch {
+        guard let pointer = pthread_getspecific(key) else { return SentencePieceModel.Scratch() }
+        pthread_setspecific(key, nil)
+        return Unmanaged<SentencePieceModel.Scratch>.fromOpaque(pointer).takeRetainedValue()
+    }
+
+    static func give(_ scratch: SentencePieceModel.Scratch) {
+        guard scratch.footprint <= maxFootprint, pthread_getspecific(key) == nil else { return }
+        pthread_setspecific(key, Unmanaged.passRetained(scratch).toOpaque())
     }
 }
 

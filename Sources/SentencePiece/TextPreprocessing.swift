@@ -99,80 +99,103 @@ enum TextPreprocessing {
         ends.count = 0
         guard let text = utf8.baseAddress else { return .done }
         let count = utf8.count
+        // At most three output bytes per input byte (a syllable's three become up to nine), and
+        // at most one token per input byte.
         output.reserve(extra: count * 3)
-        let asciiClass = Self.asciiClass
+        ends.reserve(extra: count)
+        let out = output.base, tokenEnds = ends.base
+        var written = 0, tokens = 0, tokenStart = 0
         var position = 0
         while position < count {
             let lead = text[position]
             if lead < 0x80 {
                 position += 1
-                switch asciiClass[Int(lead)] {
-                case 0:  // kept
-                    output.appendUnchecked(lead)
-                case 1:  // dropped control
-                    break
-                case 2:  // whitespace: ends a token
-                    if output.count > (ends.count == 0 ? 0 : ends.base[ends.count - 1]) { ends.append(output.count) }
-                default:  // punctuation: a token of its own
-                    if output.count > (ends.count == 0 ? 0 : ends.base[ends.count - 1]) { ends.append(output.count) }
-                    output.appendUnchecked(lead)
-                    ends.append(output.count)
+                let bit: UInt64 = 1 << (lead & 63)
+                let isLow = lead < 64
+                if (isLow ? asciiWhitespace & bit : 0) != 0 {
+                    if written > tokenStart {
+                        tokenEnds[tokens] = written
+                        tokens += 1
+                        tokenStart = written
+                    }
+                } else if (isLow ? asciiControlLow & bit : asciiControlHigh & bit) != 0 {
+                    continue
+                } else if (isLow ? asciiPunctuationLow & bit : asciiPunctuationHigh & bit) != 0 {
+                    if written > tokenStart {
+                        tokenEnds[tokens] = written
+                        tokens += 1
+                    }
+                    out[written] = lead
+                    written += 1
+                    tokenEnds[tokens] = written
+                    tokens += 1
+                    tokenStart = written
+                } else {
+                    out[written] = lead
+                    written += 1
                 }
                 continue
             }
             // Swift strings hold well-formed UTF-8: a lead byte from 0xE0 starts three or four bytes.
             guard lead & 0xF0 == 0xE0 else { return .notApplicable }
-            let codePoint = Int(lead & 0x0F) << 12 | Int(text[position + 1] & 0x3F) << 6 | Int(text[position + 2] & 0x3F)
-            if codePoint >= 0xAC00 && codePoint <= 0xD7A3 {
+            let second = text[position + 1], third = text[position + 2]
+            let codePoint = Int(lead & 0x0F) << 12 | Int(second & 0x3F) << 6 | Int(third & 0x3F)
+            if codePoint >= 0xAC00 && codePoint <= 0xD7A3 && keepSyllables {
+                out[written] = lead
+                out[written + 1] = second
+                out[written + 2] = third
+                written += 3
+            } else if codePoint >= 0xAC00 && codePoint <= 0xD7A3 {
                 // Hangul syllable: L = U+1100 + s / 588, V = U+1161 + (s % 588) / 28, T = U+11A7 + s % 28.
                 let syllable = codePoint - 0xAC00
-                if keepSyllables {
-                    output.appendUnchecked(lead)
-                    output.appendUnchecked(text[position + 1])
-                    output.appendUnchecked(text[position + 2])
-                    position += 3
-                    continue
-                }
                 let trailing = syllable % 28
-                appendJamo(0x1100 + syllable / 588, to: output)
-                appendJamo(0x1161 + (syllable % 588) / 28, to: output)
-                if trailing != 0 { appendJamo(0x11A7 + trailing, to: output) }
+                writeJamo(0x1100 + syllable / 588, out + written)
+                writeJamo(0x1161 + (syllable % 588) / 28, out + written + 3)
+                written += 6
+                if trailing != 0 {
+                    writeJamo(0x11A7 + trailing, out + written)
+                    written += 3
+                }
             } else if codePoint >= 0x3131 && codePoint <= 0x318E {
                 if keepSyllables {
                     keepSyllables = false
                     return .retry
                 }
-                output.appendUnchecked(lead)
-                output.appendUnchecked(text[position + 1])
-                output.appendUnchecked(text[position + 2])
+                out[written] = lead
+                out[written + 1] = second
+                out[written + 2] = third
+                written += 3
             } else {
                 return .notApplicable
             }
             position += 3
         }
-        if output.count > (ends.count == 0 ? 0 : ends.base[ends.count - 1]) { ends.append(output.count) }
+        if written > tokenStart {
+            tokenEnds[tokens] = written
+            tokens += 1
+        }
+        output.count = written
+        ends.count = tokens
         return .done
     }
 
-    /// Appends a conjoining jamo (U+1100...U+11FF) as UTF-8.
+    /// Writes a conjoining jamo (U+1100...U+11FF) as UTF-8.
     @inline(__always)
-    private static func appendJamo(_ codePoint: Int, to output: GrowableBuffer<UInt8>) {
-        output.appendUnchecked(0xE1)
-        output.appendUnchecked(UInt8(0x80 | (codePoint >> 6) & 0x3F))
-        output.appendUnchecked(UInt8(0x80 | codePoint & 0x3F))
+    private static func writeJamo(_ codePoint: Int, _ out: UnsafeMutablePointer<UInt8>) {
+        out[0] = 0xE1
+        out[1] = UInt8(0x80 | (codePoint >> 6) & 0x3F)
+        out[2] = UInt8(0x80 | codePoint & 0x3F)
     }
 
-    /// Per ASCII byte, what the basic tokenizer does with it: 0 keeps it, 1 drops it (a control
-    /// character other than tab, LF and CR), 2 treats it as whitespace, 3 splits it off as
-    /// punctuation.
-    private static let asciiClass: [UInt8] = (0..<128).map { byte -> UInt8 in
-        switch byte {
-        case 0x09, 0x0A, 0x0D, 0x20: return 2
-        case 0x00...0x1F, 0x7F: return 1
-        case 33...47, 58...64, 91...96, 123...126: return 3
-        default: return 0
-        }
-    }
+    /// ASCII bytes by what the basic tokenizer does with them, as bit sets (bit `b` of the low
+    /// word for byte `b` < 64, of the high word for byte `64 + b`): whitespace (tab, LF, CR,
+    /// space), dropped control characters (the other C0 controls and DEL), and punctuation split
+    /// off on its own (33...47, 58...64, 91...96, 123...126). Other bytes are kept.
+    private static let asciiWhitespace: UInt64 = 0x1_0000_2600
+    private static let asciiControlLow: UInt64 = 0xFFFF_D9FF
+    private static let asciiControlHigh: UInt64 = 0x8000_0000_0000_0000
+    private static let asciiPunctuationLow: UInt64 = 0xFC00_FFFE_0000_0000
+    private static let asciiPunctuationHigh: UInt64 = 0x7800_0001_F800_0001
 
     /// XLNetTokenizer's `preprocess_text` with remove_space=True, keep_accents=False,
     /// do_lower_case=False: collapse whitespace, ``/'' to ", NFKD, drop combining marks.

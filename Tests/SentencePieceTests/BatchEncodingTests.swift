@@ -29,6 +29,38 @@ import Testing
         }
     }
 
+    /// The one-text calls made from several threads at once (each thread keeps its own buffers),
+    /// including the nested call that Hugging Face's digit+comma re-split makes.
+    @Test func oneTextCallsFromSeveralThreadsAgree() throws {
+        let model = try Fixtures.digitCommaModel.get()
+        let tokenizer = try KoBERTTokenizer(model: model, pipeline: .kobertHF)
+        let sentences = Array(try SeedDatasetReader.sentences().prefix(2_000)) + ["1,234, 5,6,", "[CLS] 12,3, [SEP]"]
+        let expectedIds = sentences.map { model.encode($0) }
+        let expectedTokens = sentences.map { Self.fields(tokenizer.encode($0, maxLength: 32)) }
+        let ids = Results<[Int]>(count: sentences.count), tokens = Results<Fields>(count: sentences.count)
+        DispatchQueue.concurrentPerform(iterations: 4) { worker in
+            for index in stride(from: worker, to: sentences.count, by: 4) {
+                ids.set(index, model.encode(sentences[index]))
+                tokens.set(index, Self.fields(tokenizer.encode(sentences[index], maxLength: 32)))
+            }
+        }
+        #expect(firstDifference(ids.values, expectedIds) == nil)
+        #expect(firstDifference(tokens.values, expectedTokens) == nil)
+    }
+
+    /// Results filled in from several threads, each index by one of them.
+    private final class Results<Value>: @unchecked Sendable {
+        private let lock = NSLock()
+        private var storage: [Value?]
+        init(count: Int) { storage = Array(repeating: nil, count: count) }
+        func set(_ index: Int, _ value: Value) {
+            lock.lock()
+            storage[index] = value
+            lock.unlock()
+        }
+        var values: [Value] { storage.map { $0! } }
+    }
+
     /// Empty lists, empty and blank texts, odd thread counts, lists around the block size, and
     /// the test models (BPE; user-defined pieces ending in digit+comma).
     @Test func edgeCases() throws {
@@ -60,7 +92,7 @@ import Testing
         }
     }
 
-    private struct Fields: Equatable {
+    private struct Fields: Equatable, Sendable {
         let tokenIds: [Int32], validLength: Int, segmentIds: [Int32]
     }
 
