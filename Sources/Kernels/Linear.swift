@@ -19,11 +19,12 @@ public enum Linear {
             forwardFewRows(out: out, inp: inp, weight: weight, bias: bias, N: N, C: C, OC: OC)
             return
         }
-        if let bias {
-            for n in 0..<N { (out + n * OC).update(from: bias, count: OC) }
+        sgemmSplit(transA: false, transB: true, m: N, n: OC, k: C,
+                   a: inp, lda: C, b: weight, ldb: C, beta: bias == nil ? 0 : 1, c: out, ldc: OC) { rows in
+            if let bias {
+                for n in rows { (out + n * OC).update(from: bias, count: OC) }
+            }
         }
-        sgemm(transA: false, transB: true, m: N, n: OC, k: C,
-              a: inp, lda: C, b: weight, ldb: C, beta: bias == nil ? 0 : 1, c: out, ldc: OC)
     }
 
     /// `forward` by the few-rows kernel, output columns split across the cores in blocks of 4.
@@ -54,11 +55,11 @@ public enum Linear {
         N: Int, C: Int, OC: Int
     ) {
         if let dinp {
-            sgemm(transA: false, transB: false, m: N, n: C, k: OC,
-                  a: dout, lda: OC, b: weight, ldb: C, beta: 1, c: dinp, ldc: C)
+            sgemmSplit(transA: false, transB: false, m: N, n: C, k: OC,
+                       a: dout, lda: OC, b: weight, ldb: C, beta: 1, c: dinp, ldc: C)
         }
-        sgemm(transA: true, transB: false, m: OC, n: C, k: N,
-              a: dout, lda: OC, b: inp, ldb: C, beta: 1, c: dweight, ldc: C)
+        sgemmSplit(transA: true, transB: false, m: OC, n: C, k: N,
+                   a: dout, lda: OC, b: inp, ldb: C, beta: 1, c: dweight, ldc: C)
         if let dbias {  // columns split across the cores, each summed over rows in order
             parallelFor(OC, minChunk: max(16, 65536 / max(N, 1))) { cols in
                 for n in 0..<N {

@@ -33,6 +33,14 @@ double kb_sum_squares(const float *x, long n);
 void kb_adamw(float *p, const float *grad, float *m, float *v, long n, float grad_scale,
               float b1, float b2, float eps, float decay, float step_size, float bc2_sqrt);
 
+/// Exact-erf GELU, out = 0.5 x (1 + erf(x / sqrt 2)), with erf to 3e-7 absolute (Abramowitz &
+/// Stegun 7.1.28 in double precision); and its backward, dinp = dout (Phi(x) + x phi(x)) (writes;
+/// dinp may alias dout), with phi's exponential to 2e-7 relative.
+void kb_gelu_forward(float *out, const float *inp, long n);
+void kb_gelu_backward(float *dinp, const float *dout, const float *inp, long n);
+void kb_gelu_forward_portable(float *out, const float *inp, long n);
+void kb_gelu_backward_portable(float *dinp, const float *dout, const float *inp, long n);
+
 /// The portable loops of `kb_sum_squares` and `kb_adamw` (used where the CPU lacks AVX2), callable
 /// directly so tests cover them on any CPU.
 double kb_sum_squares_portable(const float *x, long n);
