@@ -64,7 +64,8 @@ public final class BertRunner: @unchecked Sendable {
     /// LayerNorms and feed-forward network run on B rows instead of N. The classifier reads
     /// nothing else, so logits, loss and gradients are those of the full layer (tested), at about
     /// 6% less arithmetic for KoBERT. On unless the runner keeps intermediates (then the last
-    /// layer's activations are kept for every token).
+    /// layer's activations are kept for every token). Change it only between a backward pass and
+    /// the next forward pass.
     public var lastLayerFirstTokenOnly: Bool
 
     // State of the last forward pass.

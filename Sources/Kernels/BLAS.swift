@@ -9,8 +9,8 @@ import CBLAS
 /// `op(A)` is M x K, `op(B)` is K x N and C is M x N, all row-major with leading dimensions
 /// `lda`, `ldb`, `ldc` (the row strides of the matrices as stored, before any transpose).
 ///
-/// Single-threaded on OpenBLAS once `sgemmSplit` has run (the engine's large products go through
-/// that); attention calls this for its many small per-head products.
+/// Single-threaded on OpenBLAS (see `sgemmSplit`, which the engine's large products go through);
+/// attention calls this for its many small per-head products, already spread over the cores.
 @inline(__always)
 public func sgemm(
     transA: Bool, transB: Bool,
@@ -21,6 +21,7 @@ public func sgemm(
     beta: Float,
     c: UnsafeMutablePointer<Float>, ldc: Int
 ) {
+    _ = blasSingleThreaded
     if m == 0 || n == 0 { return }
     cblas_sgemm(
         CblasRowMajor,
