@@ -58,8 +58,9 @@ enum WorkloadBuilder {
         let dataset = try EmotionDataset.load(contentsOf: csv)
         let split = try DatasetSplit(examples: dataset.examples, mode: .random, testFraction: 0.2, seed: 32)
         let tokenizer = try tokenizer()
-        let encoded = split.train.map { tokenizer.encode($0.text, maxLength: maxLength) }
-        let allLengths = dataset.examples.map { Double(tokenizer.encode($0.text, maxLength: maxLength).validLength) }
+        let all = tokenizer.encode(dataset.examples.map(\.text), maxLength: maxLength)
+        let encoded = split.trainIndices.map { all[$0] }
+        let allLengths = all.map { Double($0.validLength) }
 
         func batch(_ range: Range<Int>, length: Int? = nil) -> WorkBatch {
             let rows = range.map { encoded[$0] }

@@ -74,14 +74,16 @@ public struct CosineSchedule: Sendable {
 public func gradNorm(_ grads: ParameterBuffer) -> Float {
     let g = grads.base, count = grads.count
     let chunk = 1 << 16, chunks = (count + chunk - 1) / chunk
-    let partial = UnsafeMutablePointer<Double>.allocate(capacity: max(1, chunks))
-    defer { partial.deallocate() }
-    parallelFor(chunks, minChunk: 1) { range in
-        for c in range { partial[c] = kb_sum_squares(g + c * chunk, min(chunk, count - c * chunk)) }
+    // A few KB of chunk sums (1,400 for KoBERT): on the stack, so a training step allocates nothing.
+    return withUnsafeTemporaryAllocation(of: Double.self, capacity: max(1, chunks)) { partial in
+        let p = partial.baseAddress!
+        parallelFor(chunks, minChunk: 1) { range in
+            for c in range { p[c] = kb_sum_squares(g + c * chunk, min(chunk, count - c * chunk)) }
+        }
+        var sum: Double = 0
+        for c in 0..<chunks { sum += p[c] }
+        return Float(sum.squareRoot())
     }
-    var sum: Double = 0
-    for c in 0..<chunks { sum += partial[c] }
-    return Float(sum.squareRoot())
 }
 
 /// `torch.nn.utils.clip_grad_norm_`'s scaling factor for gradients of norm `norm`:

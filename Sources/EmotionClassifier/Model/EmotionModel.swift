@@ -56,8 +56,7 @@ public final class EmotionModel: @unchecked Sendable {
     /// Token ids for `texts`, padded per batch to its longest sentence (padding is masked, so the
     /// result is the same as padding to `maxLength`).
     public func batch(_ texts: some Collection<String>) -> TokenBatch {
-        let encoded = texts.map { tokenizer.encode($0, maxLength: maxLength) }
-        return TokenBatch.cutToLongest(encoded)
+        TokenBatch.cutToLongest(tokenizer.encode(Array(texts), maxLength: maxLength))
     }
 
     /// Classifies `texts` in batches of `batchSize`.

@@ -119,14 +119,16 @@ public final class Trainer {
         let schedule = CosineSchedule(peak: Float(options.learningRate), totalSteps: totalSteps, warmupRatio: options.warmupRatio)
         // Every batch is built once: the order is the same each epoch (the seed's DataLoader does
         // not shuffle), so a training step allocates nothing.
+        // Sentences are tokenized once, on all cores.
+        let trainIds = model.tokenizer.encode(train.map(\.text), maxLength: options.maxLength)
+        let testIds = model.tokenizer.encode(test.map(\.text), maxLength: options.maxLength)
         let batches = stride(from: 0, to: train.count, by: bs).map { lo in
-            let slice = train[lo..<min(train.count, lo + bs)]
-            return (batch: makeBatch(slice.map { model.tokenizer.encode($0.text, maxLength: options.maxLength) }),
-                    labels: slice.map { Int32($0.label) })
+            let rows = lo..<min(train.count, lo + bs)
+            return (batch: makeBatch(Array(trainIds[rows])), labels: train[rows].map { Int32($0.label) })
         }
         // The test batches too, and one inference runner for every epoch's evaluation.
         let testBatches = stride(from: 0, to: test.count, by: bs).map { lo in
-            makeBatch(test[lo..<min(test.count, lo + bs)].map { model.tokenizer.encode($0.text, maxLength: options.maxLength) })
+            makeBatch(Array(testIds[lo..<min(test.count, lo + bs)]))
         }
         let evalRunner = try BertRunner(model: model.classifier, maxBatch: bs, maxLength: options.maxLength, training: false)
         onEvent(.started(epoch: state.epoch + 1, batch: state.batch, batchesPerEpoch: batchesPerEpoch, totalSteps: totalSteps))
