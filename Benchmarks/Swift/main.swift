@@ -113,45 +113,39 @@ func emit(_ fields: [String: Any]) throws {
 
 let labels = ["fear", "surprise", "angry", "sadness", "neutral", "happiness", "disgust"]
 
-/// KoBERT's shape with the seed's classifier dropout (dr_rate = 0.5); BERT's own dropouts 0.1.
+/// KoBERT's shape, randomly initialized; BERT's own dropouts 0.1.
 func makeModel() throws -> BertClassifier {
-    var config = BertConfig.kobert(labels: labels)
-    config.classifierDropout = 0.5
-    return try BertClassifier(config: config, seed: 42)
+    try BertClassifier(config: .kobert(numLabels: labels.count), seed: 42)
 }
 
-/// Forward + backward + clip + AdamW over `batches` (cycled), timing each phase.
+/// The library's training step (forward + backward + clip + AdamW) over `batches` (cycled), with
+/// the step's own phase timers; dropout 0.5 before the classifier, as the seed trains.
 func trainCase(_ name: String, batches: [WorkBatch], options o: Options) throws {
     let model = try makeModel()
-    let runner = try BertRunner(model: model, maxBatch: 64, maxLength: 64, training: true)
-    let adam = AdamW(layout: model.layout)
+    var rates = DropoutRates(config: model.config)
+    rates.classifier = 0.5
+    let trainStep = try TrainStep(model: model, maxBatch: 64, maxLength: 64, dropout: rates, seed: 7,
+                                  context: ComputeContext(threads: o.threads))
+    trainStep.timePhases = true
     let schedule = CosineSchedule(peak: 5e-5, totalSteps: 5 * 243, warmupRatio: 0.1)
     var phases: [String: [Double]] = ["zero": [], "forward": [], "backward": [], "clip": [], "optimizer": []]
     var totals: [Double] = [], cpu: [Double] = [], lengths: [Int] = [], tokens: [Int] = [], losses: [Double] = []
     for step in 0..<(o.warmup + o.iterations) {
         let work = batches[step % batches.count]
         let batch = work.tokenBatch
-        let grads = runner.grads!
-        var loss: Float = 0
         let c0 = now(CLOCK_PROCESS_CPUTIME_ID)
-        let tZero = timed { grads.zero() }
-        let tForward = try timed { try runner.forward(batch, mode: .training(seed: 7, step: step)) }
-        let tBackward = try timed { loss = try runner.backward(labels: work.labels) }
-        // As the trainer does it: the norm, then the clipping coefficient applied inside AdamW.
-        var clip: Float = 1
-        let tClip = timed { clip = clipCoefficient(norm: gradNorm(grads), maxNorm: 1) }
-        let tOptimizer = timed { adam.update(params: model.weights, grads: grads, lr: schedule.learningRate(at: step), gradScale: clip) }
+        let result = try trainStep(batch, labels: work.labels, step: step, learningRate: schedule.learningRate(at: step))
         let tCPU = now(CLOCK_PROCESS_CPUTIME_ID) - c0
-        guard loss.isFinite else { throw UsageError(description: "\(name): loss is \(loss) at step \(step)") }
         if step < o.warmup { continue }
-        for (key, t) in [("zero", tZero), ("forward", tForward), ("backward", tBackward), ("clip", tClip), ("optimizer", tOptimizer)] {
-            phases[key]!.append(t)
+        let p = trainStep.lastPhases
+        for (key, t) in [("zero", p.zero), ("forward", p.forward), ("backward", p.backward), ("clip", p.clip), ("optimizer", p.optimizer)] {
+            phases[key]!.append(t * 1e3)  // ms
         }
-        totals.append(tZero + tForward + tBackward + tClip + tOptimizer)
+        totals.append(p.total * 1e3)
         cpu.append(tCPU)
         lengths.append(work.length)
         tokens.append(work.realTokens)
-        losses.append(Double(loss))
+        losses.append(Double(result.loss))
     }
     try emit([
         "side": "swift", "case": name, "batch": batches[0].batch, "lengths": lengths, "tokens": tokens,
@@ -163,7 +157,8 @@ func trainCase(_ name: String, batches: [WorkBatch], options o: Options) throws 
 
 func inferCase(_ name: String, batch work: WorkBatch, options o: Options) throws {
     let model = try makeModel()
-    let runner = try BertRunner(model: model, maxBatch: work.batch, maxLength: work.length, training: false)
+    let runner = try BertRunner(model: model, maxBatch: work.batch, maxLength: work.length, training: false,
+                                context: ComputeContext(threads: o.threads))
     let batch = work.tokenBatch
     let (times, cpu) = try timedRuns(o) { try runner.forward(batch, mode: .inference) }
     try emit([
@@ -280,7 +275,12 @@ func tokenizerCase(options o: Options) throws {
 
 func run() throws {
     let o = try parseOptions(CommandLine.arguments)
-    Concurrency.workers = o.threads  // the engine splits its products over these; BLAS stays on one thread
+    // The engine splits its products over these threads; BLAS stays on one.
+    holdBLASToOneThread()
+    try ComputeContext(threads: o.threads).run { try runCase(o) }
+}
+
+func runCase(_ o: Options) throws {
     func workload() throws -> Workload {
         guard !o.workload.isEmpty else { throw UsageError(description: "--workload FILE is required for case \(o.caseName)") }
         do {

@@ -1,6 +1,8 @@
 import Foundation
 
-/// The fields of a Hugging Face `BertConfig` (`config.json`) this engine uses.
+/// The architecture of a Hugging Face `BertConfig` (`config.json`): what the parameter layout and
+/// the forward pass are derived from. Nothing of the application (label names, tokenizer, max length)
+/// lives here; `configJSON(labels:extra:)` merges those in when a model is saved.
 ///
 /// KoBERT (`skt/kobert-base-v1`): vocab 8002, hidden 768, 12 layers, 12 heads, intermediate 3072,
 /// 512 positions, 2 token types, pad id 1, exact-erf GELU, LayerNorm eps 1e-12, dropout 0.1.
@@ -15,24 +17,23 @@ public struct BertConfig: Codable, Equatable, Sendable {
     public var padTokenId: Int
     public var hiddenAct: String
     public var layerNormEps: Double
+    /// Dropout rates as transformers stores them: the defaults of a training run, which may override
+    /// them (`DropoutRates`); inference uses none.
     public var hiddenDropoutProb: Double
     public var attentionProbsDropoutProb: Double
     /// Dropout before the classifier; `nil` means `hiddenDropoutProb`, as in transformers.
     public var classifierDropout: Double?
-    /// Label names by id, as strings of integers ("0": "fear"); empty for an encoder-only config.
-    public var id2label: [String: String]
-    /// Which token pipeline produced the ids this model was trained on ("gluonnlp" or "kobert-hf");
-    /// stored in config.json as `tokenizer_pipeline` (an extra key transformers keeps and ignores).
-    public var tokenizerPipeline: String?
-    /// The maximum sequence length used in training, stored as `max_len`.
-    public var maxLength: Int?
+    /// Rows of the classifier head: `len(id2label)` in config.json, else `num_labels`, else 2 (as
+    /// transformers).
+    public var numLabels: Int
 
+    /// Defaults are transformers' `BertConfig` defaults (pad id 0, 512 positions, 2 token types).
     public init(
         vocabSize: Int, hiddenSize: Int, numHiddenLayers: Int, numAttentionHeads: Int,
         intermediateSize: Int, maxPositionEmbeddings: Int = 512, typeVocabSize: Int = 2,
-        padTokenId: Int = 1, hiddenAct: String = "gelu", layerNormEps: Double = 1e-12,
+        padTokenId: Int = 0, hiddenAct: String = "gelu", layerNormEps: Double = 1e-12,
         hiddenDropoutProb: Double = 0.1, attentionProbsDropoutProb: Double = 0.1,
-        classifierDropout: Double? = nil, labels: [String] = []
+        classifierDropout: Double? = nil, numLabels: Int = 2
     ) {
         self.vocabSize = vocabSize
         self.hiddenSize = hiddenSize
@@ -47,19 +48,13 @@ public struct BertConfig: Codable, Equatable, Sendable {
         self.hiddenDropoutProb = hiddenDropoutProb
         self.attentionProbsDropoutProb = attentionProbsDropoutProb
         self.classifierDropout = classifierDropout
-        self.id2label = Dictionary(uniqueKeysWithValues: labels.enumerated().map { (String($0.offset), $0.element) })
+        self.numLabels = numLabels
     }
 
-    /// KoBERT's shape (`skt/kobert-base-v1`) with the given labels.
-    public static func kobert(labels: [String]) -> BertConfig {
+    /// KoBERT's shape (`skt/kobert-base-v1`, pad id 1) with `numLabels` classes.
+    public static func kobert(numLabels: Int) -> BertConfig {
         BertConfig(vocabSize: 8002, hiddenSize: 768, numHiddenLayers: 12, numAttentionHeads: 12,
-                   intermediateSize: 3072, labels: labels)
-    }
-
-    /// Label names in id order (empty when the config has none).
-    public var labels: [String] {
-        get { (0..<id2label.count).map { id2label[String($0)] ?? "LABEL_\($0)" } }
-        set { id2label = Dictionary(uniqueKeysWithValues: newValue.enumerated().map { (String($0.offset), $0.element) }) }
+                   intermediateSize: 3072, padTokenId: 1, numLabels: numLabels)
     }
 
     public var headSize: Int { hiddenSize / numAttentionHeads }
@@ -70,9 +65,7 @@ public struct BertConfig: Codable, Equatable, Sendable {
         case maxPositionEmbeddings = "max_position_embeddings", typeVocabSize = "type_vocab_size"
         case padTokenId = "pad_token_id", hiddenAct = "hidden_act", layerNormEps = "layer_norm_eps"
         case hiddenDropoutProb = "hidden_dropout_prob", attentionProbsDropoutProb = "attention_probs_dropout_prob"
-        case classifierDropout = "classifier_dropout", id2label, label2id
-        case tokenizerPipeline = "tokenizer_pipeline", maxLength = "max_len"
-        case modelType = "model_type", architectures
+        case classifierDropout = "classifier_dropout", id2label, numLabels = "num_labels"
     }
 
     public init(from decoder: Decoder) throws {
@@ -90,16 +83,16 @@ public struct BertConfig: Codable, Equatable, Sendable {
         hiddenDropoutProb = try c.decodeIfPresent(Double.self, forKey: .hiddenDropoutProb) ?? 0.1
         attentionProbsDropoutProb = try c.decodeIfPresent(Double.self, forKey: .attentionProbsDropoutProb) ?? 0.1
         classifierDropout = try c.decodeIfPresent(Double.self, forKey: .classifierDropout)
-        id2label = try c.decodeIfPresent([String: String].self, forKey: .id2label) ?? [:]
-        tokenizerPipeline = try c.decodeIfPresent(String.self, forKey: .tokenizerPipeline)
-        maxLength = try c.decodeIfPresent(Int.self, forKey: .maxLength)
+        if let id2label = try c.decodeIfPresent([String: String].self, forKey: .id2label), !id2label.isEmpty {
+            numLabels = id2label.count
+        } else {
+            numLabels = try c.decodeIfPresent(Int.self, forKey: .numLabels) ?? 2
+        }
     }
 
-    /// Writes a config.json that `BertForSequenceClassification.from_pretrained` reads.
+    /// The architecture fields as transformers names them (no labels; see `configJSON`).
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode("bert", forKey: .modelType)
-        try c.encode([id2label.isEmpty ? "BertModel" : "BertForSequenceClassification"], forKey: .architectures)
         try c.encode(vocabSize, forKey: .vocabSize)
         try c.encode(hiddenSize, forKey: .hiddenSize)
         try c.encode(numHiddenLayers, forKey: .numHiddenLayers)
@@ -113,51 +106,112 @@ public struct BertConfig: Codable, Equatable, Sendable {
         try c.encode(hiddenDropoutProb, forKey: .hiddenDropoutProb)
         try c.encode(attentionProbsDropoutProb, forKey: .attentionProbsDropoutProb)
         try c.encodeIfPresent(classifierDropout, forKey: .classifierDropout)
-        if !id2label.isEmpty {
-            try c.encode(id2label, forKey: .id2label)
-            try c.encode(Dictionary(labels.enumerated().map { ($0.element, $0.offset) }, uniquingKeysWith: min), forKey: .label2id)
-        }
-        try c.encodeIfPresent(tokenizerPipeline, forKey: .tokenizerPipeline)
-        try c.encodeIfPresent(maxLength, forKey: .maxLength)
+        try c.encode(numLabels, forKey: .numLabels)
     }
 
-    /// Reads `config.json`; errors name the file.
+    /// Reads `config.json`; errors name the file and the field.
     public static func load(contentsOf url: URL) throws -> BertConfig {
         let config: BertConfig
         do {
             config = try JSONDecoder().decode(BertConfig.self, from: Data(contentsOf: url))
+        } catch let error as DecodingError {
+            throw BertError.checkpoint(file: url.path, message: "cannot read BERT config: \(describe(error))")
         } catch {
-            throw BertError.checkpoint(file: url.path, message: "cannot read BERT config: \(error)")
+            throw BertError.checkpoint(file: url.path, message: "cannot read BERT config: \(error.localizedDescription)")
         }
-        try config.validate()
+        do { try config.validate() } catch {
+            throw BertError.checkpoint(file: url.path, message: "\(error)")
+        }
         return config
     }
 
-    /// The JSON text of `config.json` (sorted keys, indented).
-    public func jsonData() throws -> Data {
-        let e = JSONEncoder()
-        e.outputFormatting = [.prettyPrinted, .sortedKeys]
-        return try e.encode(self)
+    /// The whole `config.json` of a `BertForSequenceClassification` that transformers'
+    /// `from_pretrained` loads: the architecture, `id2label`/`label2id` (`labels`, or `LABEL_i`),
+    /// and the application's own keys in `extra` (transformers keeps and ignores unknown keys).
+    /// Sorted keys, indented.
+    public func configJSON(labels: [String]? = nil, extra: [String: any Sendable] = [:]) throws -> Data {
+        let names = labels ?? (0..<numLabels).map { "LABEL_\($0)" }
+        guard names.count == numLabels else {
+            throw BertError.invalidConfig("\(names.count) label names for a classifier of \(numLabels) labels")
+        }
+        guard var object = try JSONSerialization.jsonObject(with: JSONEncoder().encode(self)) as? [String: Any] else {
+            throw BertError.invalidConfig("config did not encode as a JSON object")
+        }
+        object["num_labels"] = nil   // id2label says it
+        object["model_type"] = "bert"
+        object["architectures"] = ["BertForSequenceClassification"]
+        object["id2label"] = Dictionary(uniqueKeysWithValues: names.enumerated().map { (String($0.offset), $0.element) })
+        object["label2id"] = Dictionary(names.enumerated().map { ($0.element, $0.offset) }, uniquingKeysWith: min)
+        for (key, value) in extra { object[key] = value }
+        return try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+    }
+
+    /// Limits on every size, so that a forged config is refused before anything is allocated.
+    /// They are far above any BERT (KoBERT: 8,002 / 768 / 12 / 3,072 / 512).
+    public enum Limits {
+        public static let vocabSize = 1 << 20
+        public static let hiddenSize = 1 << 14
+        public static let layers = 256
+        public static let intermediateSize = 1 << 16
+        public static let positions = 1 << 16
+        public static let typeVocabSize = 1 << 10
+        public static let labels = 1 << 14
+        /// Parameters of the whole model (2^31: 8 GiB of float32).
+        public static let parameters = 1 << 31
+    }
+
+    /// The number of parameters the layout of this config holds (nil on overflow).
+    public var parameterCount: Int? {
+        func mul(_ a: Int, _ b: Int) -> Int? { let (r, o) = a.multipliedReportingOverflow(by: b); return o ? nil : r }
+        func add(_ xs: Int?...) -> Int? {
+            var sum = 0
+            for x in xs { guard let x else { return nil }; let (r, o) = sum.addingReportingOverflow(x); if o { return nil }; sum = r }
+            return sum
+        }
+        let C = hiddenSize, I = intermediateSize
+        let perLayer = add(mul(4 * C, C), 4 * C, mul(2 * I, C), I, C, 4 * C)
+        return add(mul(vocabSize + maxPositionEmbeddings + typeVocabSize, C), 2 * C,
+                   perLayer.flatMap { mul($0, numHiddenLayers) }, mul(C, C), C, mul(numLabels, C), numLabels)
     }
 
     /// Checks the shape is one this engine runs; the message names the offending field.
     public func validate() throws {
-        func check(_ ok: Bool, _ message: String) throws {
-            if !ok { throw BertError.invalidConfig(message) }
+        func check(_ ok: Bool, _ message: @autoclosure () -> String) throws {
+            if !ok { throw BertError.invalidConfig(message()) }
         }
-        try check(vocabSize > 0 && hiddenSize > 0 && numHiddenLayers >= 0 && intermediateSize > 0,
-                  "vocab_size, hidden_size, intermediate_size must be positive and num_hidden_layers non-negative")
-        try check(numAttentionHeads > 0 && hiddenSize % numAttentionHeads == 0,
+        func range(_ name: String, _ value: Int, _ lo: Int, _ hi: Int) throws {
+            try check((lo...hi).contains(value), "\(name) \(value) is outside \(lo)...\(hi)")
+        }
+        try range("vocab_size", vocabSize, 1, Limits.vocabSize)
+        try range("hidden_size", hiddenSize, 1, Limits.hiddenSize)
+        try range("num_hidden_layers", numHiddenLayers, 0, Limits.layers)
+        try range("intermediate_size", intermediateSize, 1, Limits.intermediateSize)
+        try range("max_position_embeddings", maxPositionEmbeddings, 1, Limits.positions)
+        try range("type_vocab_size", typeVocabSize, 1, Limits.typeVocabSize)
+        try range("num_attention_heads", numAttentionHeads, 1, hiddenSize)
+        try range("number of labels (id2label)", numLabels, 1, Limits.labels)
+        try check(hiddenSize % numAttentionHeads == 0,
                   "hidden_size \(hiddenSize) is not a multiple of num_attention_heads \(numAttentionHeads)")
-        try check(maxPositionEmbeddings > 0 && typeVocabSize > 0, "max_position_embeddings and type_vocab_size must be positive")
+        try check((0..<vocabSize).contains(padTokenId) || padTokenId == -1, "pad_token_id \(padTokenId) is outside the vocabulary of \(vocabSize)")
         try check(hiddenAct == "gelu", "hidden_act \"\(hiddenAct)\" is not supported (only \"gelu\", the exact erf form)")
+        try check(layerNormEps.isFinite && layerNormEps > 0 && layerNormEps < 1, "layer_norm_eps \(layerNormEps) must be in (0, 1)")
         for (name, p) in [("hidden_dropout_prob", hiddenDropoutProb), ("attention_probs_dropout_prob", attentionProbsDropoutProb),
                           ("classifier_dropout", classifierDropout ?? 0)] {
             try check(p >= 0 && p < 1, "\(name) \(p) is outside [0, 1)")
         }
-        try check(id2label.keys.allSatisfy { Int($0).map { (0..<id2label.count).contains($0) } ?? false },
-                  "id2label keys must be the integers 0..<\(id2label.count)")
-        try check(Set(labels).count == labels.count, "id2label has duplicate label names")
+        try check((parameterCount ?? .max) <= Limits.parameters,
+                  "the model would hold \(parameterCount.map(String.init) ?? "too many") parameters, more than the limit of \(Limits.parameters)")
+    }
+}
+
+/// A short description of a JSON decoding error: the field path and what was wrong.
+func describe(_ error: DecodingError) -> String {
+    func path(_ keys: [CodingKey]) -> String { keys.isEmpty ? "the top level" : keys.map(\.stringValue).joined(separator: ".") }
+    switch error {
+    case let .keyNotFound(key, ctx): return "missing field \(path(ctx.codingPath + [key]))"
+    case let .typeMismatch(_, ctx), let .valueNotFound(_, ctx): return "field \(path(ctx.codingPath)): \(ctx.debugDescription)"
+    case let .dataCorrupted(ctx): return ctx.codingPath.isEmpty ? "not valid JSON" : "field \(path(ctx.codingPath)): \(ctx.debugDescription)"
+    @unknown default: return "\(error)"
     }
 }
 
@@ -166,9 +220,12 @@ public enum BertError: Error, CustomStringConvertible, Sendable {
     case invalidConfig(String)
     case checkpoint(file: String, message: String)
     case invalidBatch(String)
+    /// A training step produced a non-finite loss or gradient; no weight was changed.
+    case diverged(step: Int, loss: Float, gradNorm: Float)
 
     public var description: String {
         switch self {
+        case let .diverged(step, loss, norm): return "training diverged at step \(step + 1): loss \(loss), gradient norm \(norm)"
         case .invalidConfig(let m): return "invalid BERT config: \(m)"
         case .checkpoint(let file, let m): return "\(file): \(m)"
         case .invalidBatch(let m): return "invalid batch: \(m)"

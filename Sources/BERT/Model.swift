@@ -4,33 +4,41 @@ import SafeTensors
 
 /// Hugging Face's `BertForSequenceClassification`: a BERT encoder, the tanh pooler over [CLS],
 /// dropout, and a linear layer to K labels. Holds the weights; `BertRunner` runs it.
+///
+/// The architecture (`config`) is fixed at creation: the parameter layout and the weights are
+/// derived from it. Run-time choices (dropout rates, training or inference) are given to the runner.
 public final class BertClassifier: @unchecked Sendable {
-    public var config: BertConfig
-    public let numLabels: Int
+    public let config: BertConfig
+    public var numLabels: Int { config.numLabels }
     public let layout: ParameterLayout
     public let weights: ParameterBuffer
 
     /// A freshly initialized model, as transformers initializes one: normal(0, `initializerRange`)
     /// for matrices and embeddings (the padding row zero), LayerNorm weight 1 and bias 0, biases 0.
-    public init(config: BertConfig, seed: UInt64 = 0, initializerRange: Float = 0.02) throws {
-        try config.validate()
-        guard !config.labels.isEmpty else { throw BertError.invalidConfig("a classifier needs id2label with at least one label") }
-        self.config = config
-        self.numLabels = config.labels.count
-        self.layout = ParameterLayout(config: config, numLabels: numLabels)
-        self.weights = ParameterBuffer(layout: layout)
+    public convenience init(config: BertConfig, seed: UInt64 = 0, initializerRange: Float = 0.02) throws {
+        try self.init(zeroedWith: config)
         var rng = SeededGenerator(seed: seed)
-        for entry in layout.entries {
-            let p = weights[entry.offset]
-            if entry.name.contains("LayerNorm.weight") {
-                p.update(repeating: 1, count: entry.count)
-            } else if entry.shape.count == 2 {
-                for i in 0..<entry.count { p[i] = rng.nextGaussian() * initializerRange }
-            }
-        }
+        for entry in layout.entries { initialize(entry, rng: &rng, initializerRange: initializerRange) }
         let pad = config.padTokenId
         if (0..<config.vocabSize).contains(pad) {
             weights[layout.wordEmbeddings + pad * config.hiddenSize].update(repeating: 0, count: config.hiddenSize)
+        }
+    }
+
+    /// All weights zero (for loading: nothing is drawn at random that a checkpoint then overwrites).
+    private init(zeroedWith config: BertConfig) throws {
+        try config.validate()
+        self.config = config
+        self.layout = ParameterLayout(config: config)
+        self.weights = ParameterBuffer(layout: layout)
+    }
+
+    private func initialize(_ entry: ParameterLayout.Entry, rng: inout SeededGenerator, initializerRange: Float) {
+        let p = weights[entry.offset]
+        if entry.name.contains("LayerNorm.weight") {
+            p.update(repeating: 1, count: entry.count)
+        } else if entry.shape.count == 2 {
+            for i in 0..<entry.count { p[i] = rng.nextGaussian() * initializerRange }
         }
     }
 
@@ -38,65 +46,108 @@ public final class BertClassifier: @unchecked Sendable {
     public struct LoadReport: Sendable {
         /// Checkpoint tensors the model has no use for (e.g. a pre-training head), by name.
         public var unusedKeys: [String] = []
-        /// True when the checkpoint was a plain `BertModel` and the classifier head is fresh.
+        /// True when the checkpoint had no classifier head and a fresh one was initialized.
         public var freshHead = false
 
         public init() {}
     }
 
+    /// How strictly a checkpoint must match the model.
+    public enum LoadPurpose: Sendable {
+        /// A fine-tuned model used as it is (predict, evaluate, serve): every tensor present, the
+        /// classifier head included, and no tensor the model does not use.
+        case use
+        /// The start of a training run: a missing classifier head is initialized (normal(0, 0.02)
+        /// from `seed`) and unused tensors (e.g. a pre-training head) are listed in the report.
+        case fineTune(seed: UInt64)
+    }
+
     /// Loads a Hugging Face model directory: `config.json` and `model.safetensors`.
     ///
-    /// A `BertForSequenceClassification` checkpoint loads whole. A plain `BertModel` checkpoint (keys
-    /// without `bert.`, no classifier) loads as the encoder with a freshly initialized head for
-    /// `labels` (required then, unless the config names its labels).
-    public static func load(directory: URL, labels: [String]? = nil, seed: UInt64 = 0) throws -> (BertClassifier, LoadReport) {
+    /// `numLabels` overrides the config's label count (for fine-tuning a checkpoint on new labels:
+    /// its head must then be absent or of that size).
+    public static func load(directory: URL, numLabels: Int? = nil, purpose: LoadPurpose = .use) throws -> (BertClassifier, LoadReport) {
         var config = try BertConfig.load(contentsOf: directory.appendingPathComponent("config.json"))
-        if let labels { config.labels = labels }
-        return try load(weights: directory.appendingPathComponent("model.safetensors"), config: config, seed: seed)
+        if let numLabels { config.numLabels = numLabels }
+        return try load(weights: directory.appendingPathComponent("model.safetensors"), config: config, purpose: purpose)
     }
 
     /// Loads weights from a safetensors file into a model of shape `config`.
-    public static func load(weights url: URL, config: BertConfig, seed: UInt64 = 0) throws -> (BertClassifier, LoadReport) {
+    ///
+    /// Every tensor's shape is checked against the config, and every value must be finite, before
+    /// the model is used; shapes are checked before anything is allocated. A `BertModel` checkpoint
+    /// (keys without `bert.`) and TF-era LayerNorm names (`gamma`/`beta`) load too.
+    public static func load(weights url: URL, config: BertConfig, purpose: LoadPurpose = .use) throws -> (BertClassifier, LoadReport) {
         let file: SafeTensorsFile
-        do { file = try SafeTensorsFile(contentsOf: url) } catch {
-            throw BertError.checkpoint(file: url.path, message: "\(error)")
+        do { file = try SafeTensorsFile(contentsOf: url) } catch let error as SafeTensorsError {
+            throw BertError.checkpoint(file: url.path, message: error.message)
         }
+        func fail(_ message: String) -> BertError { .checkpoint(file: url.path, message: message) }
+        try config.validate()
+        let layout = ParameterLayout(config: config)
         let names = Set(file.names)
         let hasPrefix = names.contains("bert.embeddings.word_embeddings.weight")
         guard hasPrefix || names.contains("embeddings.word_embeddings.weight") else {
-            throw BertError.checkpoint(file: url.path, message: "no BERT embeddings: expected bert.embeddings.word_embeddings.weight or embeddings.word_embeddings.weight")
+            throw fail("no BERT embeddings: expected bert.embeddings.word_embeddings.weight or embeddings.word_embeddings.weight")
         }
-        var config = config
-        if config.labels.isEmpty { config.labels = (0..<2).map { "LABEL_\($0)" } }
-        let model = try BertClassifier(config: config, seed: seed)
-        var report = LoadReport()
-        var used = Set<String>()
-
-        for entry in model.layout.entries {
+        // Which checkpoint tensor each parameter comes from, and its shape: all checked before the
+        // (possibly large) parameter buffer is allocated.
+        var sources: [(entry: ParameterLayout.Entry, key: String)] = []
+        var missingHead: [String] = []
+        for entry in layout.entries {
             let isHead = entry.name.hasPrefix("classifier.")
-            // Hugging Face also accepts TF-era LayerNorm names (gamma/beta) and unprefixed BertModel keys.
-            var candidates = [hasPrefix ? entry.name : String(entry.name.dropFirst(isHead ? 0 : 5))]
+            var candidates = [hasPrefix || isHead ? entry.name : String(entry.name.dropFirst(5))]
             if entry.name.hasSuffix("LayerNorm.weight") { candidates.append(candidates[0].replacingOccurrences(of: "LayerNorm.weight", with: "LayerNorm.gamma")) }
             if entry.name.hasSuffix("LayerNorm.bias") { candidates.append(candidates[0].replacingOccurrences(of: "LayerNorm.bias", with: "LayerNorm.beta")) }
             guard let key = candidates.first(where: names.contains) else {
-                if isHead { report.freshHead = true; continue }
-                throw BertError.checkpoint(file: url.path, message: "missing tensor \(candidates[0])")
+                if isHead { missingHead.append(entry.name); continue }
+                throw fail("missing tensor \(candidates[0])")
             }
-            guard let info = file.info(key), info.shape == entry.shape else {
-                let shape = file.info(key)?.shape ?? []
-                throw BertError.checkpoint(file: url.path, message: "tensor \(key) has shape \(shape), the config expects \(entry.shape)")
+            let shape = file.info(key)?.shape ?? []
+            guard shape == entry.shape else {
+                let hint = isHead ? " (a head for \(shape.first ?? 0) labels; the model has \(config.numLabels))" : ""
+                throw fail("tensor \(key) has shape \(shape), the config expects \(entry.shape)\(hint)")
             }
-            do {
-                try file.copyFloats(key, into: UnsafeMutableBufferPointer(start: model.weights[entry.offset], count: entry.count))
-            } catch {
-                throw BertError.checkpoint(file: url.path, message: "\(error)")
-            }
-            used.insert(key)
+            sources.append((entry, key))
         }
-        if report.freshHead && names.contains(where: { $0.hasPrefix("classifier.") }) {
-            throw BertError.checkpoint(file: url.path, message: "classifier.weight and classifier.bias must both be present")
+        let used = Set(sources.map(\.key))
+        let unused = names.subtracting(used).filter { !$0.hasSuffix("position_ids") }.sorted()
+        // Encoder layers beyond the config's count mean the config and the weights disagree.
+        let layerPrefix = hasPrefix ? "bert.encoder.layer." : "encoder.layer."
+        if let extra = unused.first(where: { $0.hasPrefix(layerPrefix) }) {
+            throw fail("tensor \(extra) belongs to an encoder layer the config (num_hidden_layers \(config.numHiddenLayers)) does not have")
         }
-        report.unusedKeys = names.subtracting(used).filter { !$0.hasSuffix("position_ids") }.sorted()
+        var report = LoadReport()
+        switch purpose {
+        case .use:
+            guard missingHead.isEmpty else {
+                throw fail("no classifier head (\(missingHead.joined(separator: ", "))): this is not a fine-tuned classifier")
+            }
+            guard unused.isEmpty else {
+                throw fail("\(unused.count) tensors the model does not use: \(unused.prefix(5).joined(separator: ", "))\(unused.count > 5 ? ", ..." : "")")
+            }
+        case .fineTune:
+            guard missingHead.isEmpty || missingHead.count == 2 else {
+                throw fail("classifier.weight and classifier.bias must both be present")
+            }
+            report.freshHead = !missingHead.isEmpty
+            report.unusedKeys = unused
+        }
+
+        let model = try BertClassifier(zeroedWith: config)
+        for (entry, key) in sources {
+            let destination = UnsafeMutableBufferPointer(start: model.weights[entry.offset], count: entry.count)
+            do { try file.copyFloats(key, into: destination) } catch let error as SafeTensorsError {
+                throw fail(error.message)
+            }
+            if let bad = destination.firstIndex(where: { !$0.isFinite }) {
+                throw fail("tensor \(key) holds a non-finite value (\(destination[bad])) at element \(bad)")
+            }
+        }
+        if case .fineTune(let seed) = purpose, report.freshHead {
+            var rng = SeededGenerator(seed: seed)
+            model.initialize(layout.entries.first { $0.name == "classifier.weight" }!, rng: &rng, initializerRange: 0.02)
+        }
         return (model, report)
     }
 
@@ -111,10 +162,12 @@ public final class BertClassifier: @unchecked Sendable {
     }
 
     /// Saves `config.json` and `model.safetensors` into `directory` (created if needed), each
-    /// atomically, in the layout `BertForSequenceClassification.from_pretrained` loads.
-    public func save(directory: URL) throws {
+    /// atomically, in the layout `BertForSequenceClassification.from_pretrained` loads. `labels` and
+    /// `extra` are merged into config.json (see `BertConfig.configJSON`).
+    public func save(directory: URL, labels: [String]? = nil, extra: [String: any Sendable] = [:]) throws {
+        let json = try config.configJSON(labels: labels, extra: extra)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try safetensors().write(to: directory.appendingPathComponent("model.safetensors"))
-        try config.jsonData().write(to: directory.appendingPathComponent("config.json"), options: .atomic)
+        try json.write(to: directory.appendingPathComponent("config.json"), options: .atomic)
     }
 }

@@ -96,7 +96,7 @@ public func clipCoefficient(norm: Float, maxNorm: Float) -> Float {
 /// `torch.nn.utils.clip_grad_norm_`. Returns the norm before clipping. (Training passes the
 /// coefficient to `AdamW.update(gradScale:)` instead, which saves a pass over the gradients.)
 @discardableResult
-public func clipGradNorm(_ grads: ParameterBuffer, maxNorm: Float) -> Float {
+package func clipGradNorm(_ grads: ParameterBuffer, maxNorm: Float) -> Float {
     let norm = gradNorm(grads)
     let coef = clipCoefficient(norm: norm, maxNorm: maxNorm)
     if coef < 1 {

@@ -39,7 +39,8 @@ public struct ParameterLayout: Sendable {
     public let poolerWeight: Int, poolerBias: Int      // [C, C], [C]
     public let classifierWeight: Int, classifierBias: Int  // [K, C], [K]
 
-    public init(config: BertConfig, numLabels: Int) {
+    public init(config: BertConfig) {
+        let numLabels = config.numLabels
         var entries: [Entry] = []
         var total = 0
         func add(_ name: String, _ shape: [Int]) -> Int {

@@ -21,7 +21,6 @@ public func sgemm(
     beta: Float,
     c: UnsafeMutablePointer<Float>, ldc: Int
 ) {
-    _ = blasSingleThreaded
     if m == 0 || n == 0 { return }
     cblas_sgemm(
         CblasRowMajor,
@@ -31,14 +30,23 @@ public func sgemm(
         alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
 }
 
-/// OpenBLAS held to one thread, once, before the first product (see `sgemmSplit`).
+/// Holds OpenBLAS to one thread for the whole process (a no-op with Accelerate). The engine splits
+/// its large products across the threads of its `ComputeContext` itself (`sgemmSplit`), so BLAS's
+/// own threads would only compete with them. `BertRunner.init` calls this: an app that links the
+/// engine and also calls OpenBLAS itself gets single-threaded OpenBLAS from then on (it may call
+/// `openblas_set_num_threads` again, at the cost of the engine's speed).
+public func holdBLASToOneThread() {
+    _ = blasSingleThreaded
+}
+
 private let blasSingleThreaded: Void = {
     #if !canImport(Accelerate)
     openblas_set_num_threads(1)
     #endif
 }()
 
-/// `sgemm` for the model's large products, with the rows of C split across `Concurrency.workers`
+/// `sgemm` for the model's large products, with the rows of C split across the threads of
+/// `ComputeContext.current`
 /// (each part one BLAS call; `prologue` runs first on each part's rows, e.g. to write a bias).
 ///
 /// On OpenBLAS the library itself is held to one thread: its worker threads spin for a while
@@ -55,7 +63,6 @@ public func sgemmSplit(
     c: UnsafeMutablePointer<Float>, ldc: Int,
     prologue: ((Range<Int>) -> Void)? = nil
 ) {
-    _ = blasSingleThreaded
     #if canImport(Accelerate)
     prologue?(0..<m)
     sgemm(transA: transA, transB: transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
@@ -71,19 +78,3 @@ public func sgemmSplit(
     #endif
 }
 
-/// Sets the number of threads BLAS uses (OpenBLAS only; Accelerate manages its own). The engine
-/// does not need it: `sgemmSplit` holds OpenBLAS to one thread and splits products itself.
-public func setBLASThreads(_ n: Int) {
-    #if !canImport(Accelerate)
-    openblas_set_num_threads(Int32(n))
-    #endif
-}
-
-/// The number of threads BLAS uses (1 where it cannot be read).
-public func blasThreads() -> Int {
-    #if canImport(Accelerate)
-    return 1
-    #else
-    return Int(openblas_get_num_threads())
-    #endif
-}

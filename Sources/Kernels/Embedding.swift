@@ -40,16 +40,11 @@ public enum CrossEntropy {
         probs: UnsafeMutablePointer<Float>, logits: UnsafePointer<Float>, labels: UnsafePointer<Int32>,
         B: Int, K: Int
     ) -> Float {
+        Softmax.rows(out: probs, inp: logits, B: B, K: K)
         var total: Double = 0
         for b in 0..<B {
-            let x = logits + b * K, p = probs + b * K
-            var mx = -Float.infinity
-            for j in 0..<K { mx = max(mx, x[j]) }
-            var sum: Double = 0
-            for j in 0..<K { let e = exp(Double(x[j] - mx)); p[j] = Float(e); sum += e }
-            for j in 0..<K { p[j] = Float(Double(p[j]) / sum) }
-            // -log softmax(x)[y] = log Σ exp(x - mx) - (x[y] - mx)
-            total += log(sum) - Double(x[Int(labels[b])] - mx)
+            // -log softmax(x)[y] = log Σ exp(x) - x[y]
+            total += Softmax.logSumExp(logits + b * K, count: K) - Double(logits[b * K + Int(labels[b])])
         }
         return Float(total / Double(B))
     }
@@ -67,3 +62,33 @@ public enum CrossEntropy {
     }
 }
 
+
+/// Row-wise softmax, the one the engine uses everywhere (loss, probabilities).
+public enum Softmax {
+    /// out[b, :] = softmax(inp[b, :]) for B rows of K, computed in Double. `out` may alias `inp`.
+    public static func rows(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, B: Int, K: Int) {
+        for b in 0..<B {
+            let x = inp + b * K, p = out + b * K
+            let lse = logSumExp(x, count: K)
+            for j in 0..<K { p[j] = Float(exp(Double(x[j]) - lse)) }
+        }
+    }
+
+    /// log Σ exp(x[j]) over `count` values, in Double, shifted by the largest for stability.
+    public static func logSumExp(_ x: UnsafePointer<Float>, count K: Int) -> Double {
+        var mx = -Float.infinity
+        for j in 0..<K { mx = max(mx, x[j]) }
+        var sum: Double = 0
+        for j in 0..<K { sum += exp(Double(x[j] - mx)) }
+        return Double(mx) + log(sum)
+    }
+}
+
+/// The index of the largest of `count` values (the first one on ties, as `torch.argmax`); 0 when
+/// empty. NaN is never the largest.
+@inline(__always)
+public func argmax(_ x: UnsafePointer<Float>, count: Int) -> Int {
+    var best = 0
+    for k in 1..<max(1, count) where x[k] > x[best] || (x[best].isNaN && !x[k].isNaN) { best = k }
+    return best
+}

@@ -7,7 +7,7 @@ public enum Linear {
     /// Up to this many rows, `forward` uses the few-rows kernel (`kb_gemm_nt_rows`, AVX2) instead
     /// of BLAS, whose packing of the weight matrix dominates small products (batch-1 inference).
     /// Zero where that kernel has no fast path on this CPU.
-    public static let fewRowsLimit = kb_gemm_nt_fast() != 0 ? 32 : 0
+    package static let fewRowsLimit = kb_gemm_nt_fast() != 0 ? 32 : 0
 
     /// out[N, OC] = inp[N, C] · weight[OC, C]ᵀ + bias[OC]
     public static func forward(
@@ -28,7 +28,7 @@ public enum Linear {
     }
 
     /// `forward` by the few-rows kernel, output columns split across the cores in blocks of 4.
-    public static func forwardFewRows(
+    package static func forwardFewRows(
         out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
         weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
         N: Int, C: Int, OC: Int, portable: Bool = false

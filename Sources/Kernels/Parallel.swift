@@ -1,13 +1,14 @@
 import Dispatch
 
-/// Runs `body` over `0..<count` split into contiguous chunks on all cores.
+/// Runs `body` over `0..<count` split into contiguous chunks on the threads of the current
+/// `ComputeContext`.
 ///
 /// Work smaller than `minChunk` items stays on the calling thread, so tiny shapes (tests, batch 1)
 /// pay no dispatch cost. `body` receives a half-open range and must only write to memory that
 /// belongs to that range.
 @inline(__always)
 public func parallelFor(_ count: Int, minChunk: Int = 4096, _ body: (Range<Int>) -> Void) {
-    let workers = min(Concurrency.workers, max(1, count / max(1, minChunk)))
+    let workers = min(ComputeContext.current.threads, max(1, count / max(1, minChunk)))
     if workers <= 1 {
         body(0..<count)
         return
@@ -20,14 +21,25 @@ public func parallelFor(_ count: Int, minChunk: Int = 4096, _ body: (Range<Int>)
     }
 }
 
-/// How many threads the element-wise kernels use (defaults to the number of active cores).
-public enum Concurrency {
-    nonisolated(unsafe) public static var workers: Int = ProcessInfoCores.active
-}
+/// The threads the engine's kernels use. A runner is given one and runs its passes inside it
+/// (`run`); nothing process-wide changes. The default uses every online core.
+public struct ComputeContext: Sendable, Equatable {
+    /// Threads for the element-wise kernels and the split matrix products (at least 1).
+    public var threads: Int
 
-enum ProcessInfoCores {
-    static var active: Int {
-        max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    public init(threads: Int? = nil) {
+        self.threads = max(1, threads ?? Self.onlineCores)
+    }
+
+    /// The number of online cores.
+    public static var onlineCores: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+
+    /// The context the kernels on this thread (or task) use: the innermost `run`, else the default.
+    @TaskLocal public static var current = ComputeContext()
+
+    /// Runs `body` with this context as `current`.
+    public func run<R>(_ body: () throws -> R) rethrows -> R {
+        try ComputeContext.$current.withValue(self, operation: body)
     }
 }
 

@@ -24,10 +24,11 @@ struct Evaluate: ParsableCommand {
     var json = false
 
     func run() throws {
-        let model = try EmotionModel.load(directory: try modelArgument.directory())
+        let directory = try modelArgument.directory()
+        let model = try EmotionModel.load(directory: directory)
         var options = try data.options()
         options.labels = model.labels
-        let result = try model.evaluate(options, allRows: allRows)
+        let result = try model.evaluate(options, allRows: allRows, model: directory.path)
         if let output { try result.report.write(to: URL(fileURLWithPath: output)) }
         if json {
             let e = JSONEncoder()
@@ -36,9 +37,8 @@ struct Evaluate: ParsableCommand {
             print(String(decoding: try e.encode(result.report.evaluation), as: UTF8.self))
             return
         }
-        let s = result.report.config.split
-        print("data: \(result.report.config.dataset), \(result.report.config.exampleCount) sentences")
-        if !allRows {
+        print("data: \(result.report.config.data.source), \(result.report.config.data.exampleCount) sentences")
+        if let s = result.report.config.split {
             print("test split: \(s.testCount) sentences (\(s.mode.rawValue), seed \(s.seed)); \(s.overlapCount) also occur in training")
         }
         guard let ev = result.report.evaluation else { return }

@@ -46,6 +46,10 @@ struct Train: ParsableCommand {
     @Option(name: .long, help: "From scratch: hidden size, layers, heads, intermediate size.") var scratchShape = "128,2,4,512"
     @Flag(name: .long, help: "Continue the interrupted run in --output.") var resume = false
 
+    func validate() throws {
+        if logInterval < 1 { throw ValidationError("--log-interval must be positive") }
+    }
+
     func run() throws {
         let fromScratch = model == nil
         var options = TrainingOptions()
@@ -57,7 +61,6 @@ struct Train: ParsableCommand {
         options.maxGradNorm = maxGradNorm
         options.weightDecay = weightDecay
         options.dropout = dropout ?? (fromScratch ? 0.1 : 0.5)
-        options.logInterval = logInterval
         options.seed = seed
         options.cutPadding = !padToMaxLen
         let source: ModelSource
@@ -94,7 +97,7 @@ struct Train: ParsableCommand {
                 batchesPerEpoch = perEpoch
                 bar = ProgressBar(label: "epoch \(epoch)", total: perEpoch)
             case let .batch(epoch, b, _, loss, acc, _):
-                if (b - 1) % options.logInterval == 0 {
+                if (b - 1) % logInterval == 0 {
                     bar.clear()
                     print("epoch \(epoch) batch id \(b) loss \(loss) train acc \(acc)")
                 }

@@ -105,21 +105,18 @@ struct BertParityTests {
         let steps = try #require(Int(meta["steps"] ?? "")), lr = try #require(Float(meta["lr"] ?? ""))
         let maxNorm = try #require(Float(meta["max_grad_norm"] ?? "")), warmup = try #require(Double(meta["warmup_ratio"] ?? ""))
         let model = try loadTiny()
-        let runner = try BertRunner(model: model, maxBatch: 4, maxLength: 9, training: true)
-        let grads = try #require(runner.grads)
-        let adam = AdamW(layout: model.layout, eps: try #require(Float(meta["eps"] ?? "")),
-                         weightDecay: try #require(Float(meta["weight_decay"] ?? "")))
+        // The library's training step, as the trainer and the benchmark call it.
+        let trainStep = try TrainStep(model: model, maxBatch: 4, maxLength: 9,
+                                      weightDecay: try #require(Float(meta["weight_decay"] ?? "")),
+                                      eps: try #require(Float(meta["eps"] ?? "")), maxGradNorm: maxNorm, seed: 0)
         let schedule = CosineSchedule(peak: lr, totalSteps: steps, warmupRatio: warmup)
         var losses: [Float] = [], lrs: [Float] = [], norms: [Float] = []
         for s in 0..<steps {
             let (batch, labels) = try Self.batch(train, prefix: "step\(s).")
-            grads.zero()
-            try runner.forward(batch, mode: .training(seed: 0, step: s))
-            losses.append(try runner.backward(labels: labels))
-            // As the trainer does it: the clipping coefficient applied inside AdamW.
-            norms.append(gradNorm(grads))
             lrs.append(schedule.learningRate(at: s))
-            adam.update(params: model.weights, grads: grads, lr: lrs.last!, gradScale: clipCoefficient(norm: norms.last!, maxNorm: maxNorm))
+            let result = try trainStep(batch, labels: labels, step: s, learningRate: lrs.last!)
+            losses.append(result.loss)
+            norms.append(result.gradNorm)
         }
         check(lrs, try train.floats("lrs"), "learning rates", atol: 1e-9, rtol: 1e-6)
         check(norms, try train.floats("grad_norms"), "gradient norms", atol: 1e-4, rtol: 1e-4)
@@ -136,7 +133,7 @@ struct BertParityTests {
     @Test func lastLayerForFirstTokenOnlyMatchesTheFullLayer() throws {
         let config = BertConfig(vocabSize: 50, hiddenSize: 24, numHiddenLayers: 2, numAttentionHeads: 3,
                                 intermediateSize: 40, maxPositionEmbeddings: 16, hiddenDropoutProb: 0.2,
-                                attentionProbsDropoutProb: 0.2, classifierDropout: 0.5, labels: ["a", "b", "c", "d"])
+                                attentionProbsDropoutProb: 0.2, classifierDropout: 0.5, numLabels: 4)
         let model = try BertClassifier(config: config, seed: 3)
         let lengths: [Int32] = [9, 1, 5, 7], T = 9
         var rng = SeededGenerator(seed: 8)
@@ -144,8 +141,8 @@ struct BertParityTests {
         let batch = TokenBatch(batchSize: lengths.count, length: T, tokenIds: ids, validLength: lengths)
         let labels: [Int32] = [0, 3, 1, 2]
         func run(firstOnly: Bool, training: Bool) throws -> (logits: [Float], loss: Float, grads: [Float]) {
-            let runner = try BertRunner(model: model, maxBatch: 4, maxLength: T, training: training)
-            runner.lastLayerFirstTokenOnly = firstOnly
+            let runner = try BertRunner(model: model, maxBatch: 4, maxLength: T, training: training,
+                                        lastLayerFirstTokenOnly: firstOnly)
             guard training else { return (Array(try runner.forward(batch)), 0, []) }
             let logits = Array(try runner.forward(batch, mode: .training(seed: 4, step: 2)))
             let loss = try runner.backward(labels: labels)

@@ -35,7 +35,7 @@ struct CheckpointTests {
     @Test func plainBertModelLoadsAsEncoderWithFreshHead() throws {
         let (full, _) = try BertClassifier.load(directory: fixtures.appendingPathComponent("tiny"))
         let (enc, report) = try BertClassifier.load(directory: fixtures.appendingPathComponent("tiny-encoder"),
-                                                    labels: ["a", "b", "c"])
+                                                    numLabels: 3, purpose: .fineTune(seed: 1))
         #expect(report.freshHead)
         #expect(enc.numLabels == 3)
         for entry in full.layout.entries where entry.name.hasPrefix("bert.") {
@@ -69,7 +69,7 @@ struct CheckpointTests {
     }
 
     @Test func invalidConfigsAndBatchesAreRejected() throws {
-        var config = BertConfig(vocabSize: 10, hiddenSize: 8, numHiddenLayers: 1, numAttentionHeads: 3, intermediateSize: 8, labels: ["x"])
+        var config = BertConfig(vocabSize: 10, hiddenSize: 8, numHiddenLayers: 1, numAttentionHeads: 3, intermediateSize: 8, numLabels: 1)
         #expect { try config.validate() } throws: { "\($0)".contains("num_attention_heads") }
         config.numAttentionHeads = 2
         config.hiddenAct = "relu"

@@ -11,7 +11,8 @@ import Testing
         let split = try DatasetSplit(examples: dataset.examples)
         let evaluation = try Evaluation(split: split, predicted: [1, 0], labels: labels)
         return TrainingReport(
-            config: .init(dataset: dataset, split: split, model: "kobert-base"),
+            config: .init(data: .init(dataset, textColumn: "발화문", labelColumn: "상황"), split: .init(split), model: "kobert-base",
+                          training: TrainingOptions()),
             history: [
                 .init(epoch: 1, trainLoss: 0.9, trainAccuracy: 0.6, testAccuracy: 0.5, seconds: 12.5),
                 .init(epoch: 2, trainLoss: trainLoss, trainAccuracy: 0.9, testAccuracy: 0.75,
@@ -27,7 +28,7 @@ import Testing
         let files = try report.write(to: directory)
         let decoded = try TrainingReport.read(from: files.json)
         #expect(decoded == report)
-        #expect(decoded.config.split.overlapCount == report.config.split.overlapCount)
+        #expect(decoded.config.split?.overlapCount == report.config.split?.overlapCount)
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
         #expect(leftovers == ["report.html", "report.json"])
     }

@@ -48,7 +48,7 @@ extension TrainingReport {
                         [$0.label, HTML.number($0.precision), HTML.number($0.recall), HTML.number($0.f1),
                          String($0.support)]
                     }))
-                body.append(ConfusionMatrixChart(title: "Confusion matrix: \(title)", labels: config.labels,
+                body.append(ConfusionMatrixChart(title: "Confusion matrix: \(title)", labels: config.data.labels,
                                                  counts: metrics.confusion).svg())
             }
         } else {
@@ -84,20 +84,33 @@ extension TrainingReport {
 
     /// Key/value rows describing the run.
     private var settingsRows: [[String]] {
-        let split = config.split
-        return [
-            ["Dataset", config.dataset],
-            ["Encoding", config.encoding.rawValue],
-            ["Columns (text, label)", "\(config.textColumn), \(config.labelColumn)"],
-            ["Labels", config.labels.joined(separator: ", ")],
-            ["Examples (skipped rows)", "\(config.exampleCount) (\(config.skippedRows))"],
-            ["Split", "\(split.mode.rawValue), seed \(split.seed), test fraction \(split.testFraction)"],
-            ["Train / test rows", "\(split.trainCount) / \(split.testCount)"],
-            ["Test rows also in training", String(split.overlapCount)],
-            ["Model", config.model],
-            ["Max length, batch size, epochs", "\(config.maxLength), \(config.batchSize), \(config.epochs)"],
-            ["Learning rate, warmup ratio", "\(config.learningRate), \(config.warmupRatio)"],
-            ["Max grad norm, dropout, weight decay", "\(config.maxGradNorm), \(config.dropout), \(config.weightDecay)"],
+        let data = config.data
+        var rows = [
+            ["Dataset", data.source],
+            ["Encoding", data.encoding.rawValue],
+            ["Columns (text, label)", "\(data.textColumn), \(data.labelColumn)"],
+            ["Labels", data.labels.joined(separator: ", ")],
+            ["Examples (skipped rows)", "\(data.exampleCount) (\(data.skippedRows))"],
+        ]
+        if let split = config.split {
+            rows += [
+                ["Split", "\(split.mode.rawValue), seed \(split.seed), test fraction \(split.testFraction)"],
+                ["Train / test rows", "\(split.trainCount) / \(split.testCount)"],
+                ["Test rows also in training", String(split.overlapCount)],
+            ]
+        } else {
+            rows.append(["Split", "none: every row evaluated"])
+        }
+        rows.append(["Model", config.model])
+        if let t = config.training {
+            rows += [
+                ["Max length, batch size, epochs", "\(t.maxLength), \(t.batchSize), \(t.epochs)"],
+                ["Learning rate, warmup ratio", "\(t.learningRate), \(t.warmupRatio)"],
+                ["Max grad norm, dropout, weight decay", "\(t.maxGradNorm), \(t.dropout), \(t.weightDecay)"],
+                ["Seed, batches cut to their longest sentence", "\(t.seed), \(t.cutPadding)"],
+            ]
+        }
+        return rows + [
             ["Time: load / train / evaluate / total (s)",
              [timing.loadSeconds, timing.trainSeconds, timing.evaluationSeconds, timing.totalSeconds]
                 .map { HTML.number($0, digits: 1) }.joined(separator: " / ")],

@@ -23,11 +23,32 @@ public enum ReportError: Error, Sendable, Equatable, CustomStringConvertible {
 /// Everything a training run reports: settings, per-epoch history, final metrics and timing.
 /// Saved as `report.json` and rendered as a self-contained `report.html`.
 public struct TrainingReport: Sendable, Equatable, Codable {
-    /// The run's settings. Hyperparameter defaults are the seed tutorial's.
+    /// What ran: built from the data that was read, the split that was made and the options that
+    /// were used, never from defaults.
     public struct Config: Sendable, Equatable, Codable {
+        /// The data as it was read.
+        public var data: DataSummary
+        /// How the data was split; nil when every row was evaluated (`evaluate --all-rows`).
+        public var split: SplitSummary?
+        /// The model trained or evaluated (a path or description).
+        public var model: String
+        /// The training run's options; nil for an evaluation.
+        public var training: TrainingOptions?
+
+        public init(data: DataSummary, split: SplitSummary?, model: String, training: TrainingOptions? = nil) {
+            self.data = data
+            self.split = split
+            self.model = model
+            self.training = training
+        }
+    }
+
+    /// The dataset a report is about, as it was read.
+    public struct DataSummary: Sendable, Equatable, Codable {
         /// Dataset file (or description) and how it was read.
-        public var dataset: String
+        public var source: String
         public var encoding: TextEncoding
+        /// The columns the sentences and labels were read from.
         public var textColumn: String
         public var labelColumn: String
         /// Label names in class-id order.
@@ -35,43 +56,15 @@ public struct TrainingReport: Sendable, Equatable, Codable {
         /// Examples loaded, and invalid rows skipped.
         public var exampleCount: Int
         public var skippedRows: Int
-        /// How the data was split, and how many test rows also occur in training.
-        public var split: SplitSummary
-        /// The pretrained model used (a path or name).
-        public var model: String
-        /// Training hyperparameters (the seed's values by default).
-        public var maxLength: Int
-        public var batchSize: Int
-        public var epochs: Int
-        public var learningRate: Double
-        public var warmupRatio: Double
-        public var maxGradNorm: Double
-        public var dropout: Double
-        public var weightDecay: Double
 
-        /// Fills the data fields from `dataset` and `split`; the rest default to the seed's settings.
-        public init(dataset: EmotionDataset, textColumn: String = "발화문", labelColumn: String = "상황",
-                    split: DatasetSplit, model: String, maxLength: Int = 64, batchSize: Int = 64, epochs: Int = 5,
-                    learningRate: Double = 5e-5, warmupRatio: Double = 0.1, maxGradNorm: Double = 1,
-                    dropout: Double = 0.5, weightDecay: Double = 0.01)
-        {
-            self.dataset = dataset.source
-            self.encoding = dataset.encoding
+        public init(_ dataset: EmotionDataset, textColumn: String, labelColumn: String) {
+            source = dataset.source
+            encoding = dataset.encoding
             self.textColumn = textColumn
             self.labelColumn = labelColumn
-            self.labels = dataset.labels.names
-            self.exampleCount = dataset.examples.count
-            self.skippedRows = dataset.skipped.count
-            self.split = SplitSummary(split)
-            self.model = model
-            self.maxLength = maxLength
-            self.batchSize = batchSize
-            self.epochs = epochs
-            self.learningRate = learningRate
-            self.warmupRatio = warmupRatio
-            self.maxGradNorm = maxGradNorm
-            self.dropout = dropout
-            self.weightDecay = weightDecay
+            labels = dataset.labels.names
+            exampleCount = dataset.examples.count
+            skippedRows = dataset.skipped.count
         }
     }
 

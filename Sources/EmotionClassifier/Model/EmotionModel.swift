@@ -1,12 +1,13 @@
 import BERT
+import Kernels
 import Foundation
 import SentencePiece
 
 /// A sentence-emotion classifier ready to use: the BERT classifier, its tokenizer and its labels.
 ///
 /// On disk it is a Hugging Face `BertForSequenceClassification` directory that Python
-/// `transformers` loads as it is: `config.json` (with `id2label`, `label2id`, and the extra keys
-/// `tokenizer_pipeline` and `max_len`), `model.safetensors` and `spiece.model`.
+/// `transformers` loads as it is: `config.json` (the architecture, with `id2label`, `label2id`, and
+/// this application's keys `tokenizer_pipeline` and `max_len`), `model.safetensors` and `spiece.model`.
 public final class EmotionModel: @unchecked Sendable {
     public let classifier: BertClassifier
     public let tokenizer: KoBERTTokenizer
@@ -16,40 +17,86 @@ public final class EmotionModel: @unchecked Sendable {
     /// The SentencePiece model file's bytes, saved beside the weights.
     public let sentencePieceData: Data
 
-    public init(classifier: BertClassifier, sentencePieceData: Data, pipeline: TokenPipeline, maxLength: Int) throws {
-        self.classifier = classifier
-        self.sentencePieceData = sentencePieceData
+    public init(classifier: BertClassifier, sentencePieceData: Data, pipeline: TokenPipeline, maxLength: Int,
+                labels: LabelSet) throws {
+        guard labels.names.count == classifier.numLabels else {
+            throw EmotionModelError("\(labels.names.count) labels for a classifier of \(classifier.numLabels)")
+        }
+        guard (2...classifier.config.maxPositionEmbeddings).contains(maxLength) else {
+            throw EmotionModelError("max length \(maxLength) is outside 2...\(classifier.config.maxPositionEmbeddings) (the model's positions)")
+        }
         let spm = try SentencePieceModel(data: sentencePieceData)
         guard spm.count <= classifier.config.vocabSize else {
             throw EmotionModelError("the tokenizer has \(spm.count) pieces but the model's vocabulary only \(classifier.config.vocabSize)")
         }
+        self.classifier = classifier
+        self.sentencePieceData = sentencePieceData
         self.tokenizer = try KoBERTTokenizer(model: spm, pipeline: pipeline)
-        self.labels = try LabelSet.forNames(classifier.config.labels)
+        self.labels = labels
         self.maxLength = maxLength
-        classifier.config.tokenizerPipeline = pipeline.rawValue
-        classifier.config.maxLength = maxLength
     }
 
-    /// Loads a model directory written by `save(directory:)` or by transformers (with a `spiece.model`).
+    /// The application's keys of a model directory's config.json, beside the architecture.
+    struct ApplicationConfig: Decodable {
+        var id2label: [String: String]?
+        var tokenizerPipeline: String?
+        var maxLength: Int?
+        enum CodingKeys: String, CodingKey { case id2label, tokenizerPipeline = "tokenizer_pipeline", maxLength = "max_len" }
+
+        static func load(_ url: URL) throws -> ApplicationConfig {
+            do { return try JSONDecoder().decode(ApplicationConfig.self, from: Data(contentsOf: url)) } catch {
+                throw EmotionModelError("\(url.path): cannot read id2label, tokenizer_pipeline, max_len: \(error.localizedDescription)")
+            }
+        }
+
+        /// Label names in id order; the keys must be exactly 0..<n.
+        func labelNames(file: URL) throws -> [String]? {
+            guard let id2label, !id2label.isEmpty else { return nil }
+            let names = (0..<id2label.count).compactMap { id2label[String($0)] }
+            guard names.count == id2label.count else {
+                throw EmotionModelError("\(file.path): id2label keys must be the integers 0..<\(id2label.count)")
+            }
+            return names
+        }
+
+        func pipeline(file: URL) throws -> TokenPipeline? {
+            guard let name = tokenizerPipeline else { return nil }
+            guard let p = TokenPipeline(rawValue: name) else {
+                throw EmotionModelError("\(file.path): unknown tokenizer_pipeline \"\(name)\" (known: \(TokenPipeline.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            return p
+        }
+    }
+
+    /// Loads a fine-tuned model directory written by `save(directory:)` or by transformers (with a
+    /// `spiece.model`). Strict: the classifier head and every tensor must be there and match the
+    /// config, and nothing else may be (see `BertClassifier.LoadPurpose.use`).
     public static func load(directory: URL, pipeline: TokenPipeline? = nil, maxLength: Int? = nil) throws -> EmotionModel {
-        let spmURL = directory.appendingPathComponent("spiece.model")
-        guard FileManager.default.fileExists(atPath: directory.appendingPathComponent("config.json").path) else {
+        let configURL = directory.appendingPathComponent("config.json")
+        guard FileManager.default.fileExists(atPath: configURL.path) else {
             throw EmotionModelError("\(directory.path) is not a model directory: it has no config.json")
         }
-        let (classifier, _) = try BertClassifier.load(directory: directory)
+        let app = try ApplicationConfig.load(configURL)
+        let names = try app.labelNames(file: configURL)
+        let configured = try app.pipeline(file: configURL)
+        let (classifier, _) = try BertClassifier.load(directory: directory, purpose: .use)
+        let spmURL = directory.appendingPathComponent("spiece.model")
         let data: Data
         do { data = try Data(contentsOf: spmURL) } catch {
             throw EmotionModelError("\(spmURL.path): cannot read the SentencePiece model (\(error.localizedDescription))")
         }
-        let configured = classifier.config.tokenizerPipeline.flatMap(TokenPipeline.init(rawValue:))
         return try EmotionModel(classifier: classifier, sentencePieceData: data,
                                 pipeline: pipeline ?? configured ?? .gluonnlp,
-                                maxLength: maxLength ?? classifier.config.maxLength ?? 64)
+                                maxLength: maxLength ?? app.maxLength ?? 64,
+                                labels: try LabelSet.forNames(names ?? (0..<classifier.numLabels).map { "LABEL_\($0)" }))
     }
 
     /// Writes config.json, model.safetensors and spiece.model into `directory`, each atomically.
-    public func save(directory: URL) throws {
-        try classifier.save(directory: directory)
+    /// `classifierDropout` (the rate a training run used) is recorded as `classifier_dropout`.
+    public func save(directory: URL, classifierDropout: Double? = nil) throws {
+        var extra: [String: any Sendable] = ["tokenizer_pipeline": tokenizer.pipeline.rawValue, "max_len": maxLength]
+        if let classifierDropout { extra["classifier_dropout"] = classifierDropout }
+        try classifier.save(directory: directory, labels: labels.names, extra: extra)
         try sentencePieceData.write(to: directory.appendingPathComponent("spiece.model"), options: .atomic)
     }
 
@@ -61,11 +108,20 @@ public final class EmotionModel: @unchecked Sendable {
 
     /// Classifies `texts` in batches of `batchSize`.
     public func predict(_ texts: [String], batchSize: Int = 64) throws -> [Prediction] {
-        let runner = try BertRunner(model: classifier, maxBatch: max(1, min(batchSize, texts.count)), maxLength: maxLength, training: false)
+        let runner = try makeRunner(batchSize: max(1, min(batchSize, texts.count)))
         return try predict(texts, runner: runner)
     }
 
-    /// Classifies `texts` with an existing runner (reuse one across calls to avoid re-allocating buffers).
+    /// A runner for batches of up to `batchSize` sentences, to reuse across `predict` calls.
+    public func makeRunner(batchSize: Int, context: ComputeContext = ComputeContext()) throws -> BertRunner {
+        guard (1...TrainingOptions.batchSizeLimit).contains(batchSize) else {
+            throw EmotionModelError("batch size \(batchSize) must be in 1...\(TrainingOptions.batchSizeLimit)")
+        }
+        return try BertRunner(model: classifier, maxBatch: batchSize, maxLength: maxLength, training: false, context: context)
+    }
+
+    /// Classifies `texts` with an existing runner (reuse one across calls to avoid re-allocating
+    /// buffers). A sentence whose probabilities are not finite is an error naming it.
     public func predict(_ texts: [String], runner: BertRunner) throws -> [Prediction] {
         var out: [Prediction] = []
         out.reserveCapacity(texts.count)
@@ -73,8 +129,11 @@ public final class EmotionModel: @unchecked Sendable {
         while start < texts.count {
             let chunk = texts[start..<min(texts.count, start + runner.maxBatch)]
             try runner.forward(batch(chunk))
-            for (text, probs) in zip(chunk, runner.probabilities()) {
-                let id = probs.indices.max { probs[$0] < probs[$1] } ?? 0
+            for (i, (text, probs)) in zip(chunk, runner.probabilities()).enumerated() {
+                guard probs.allSatisfy(\.isFinite) else {
+                    throw EmotionModelError("sentence \(start + i + 1) (\"\(text.prefix(40))\"): the model's output is not finite (\(probs)); the weights are broken")
+                }
+                let id = probs.withUnsafeBufferPointer { argmax($0.baseAddress!, count: $0.count) }
                 out.append(Prediction(text: text, id: id, label: labels.names[id], probabilities: probs))
             }
             start += chunk.count

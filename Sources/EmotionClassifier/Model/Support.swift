@@ -8,19 +8,16 @@ extension EmotionModel {
     /// The tokenizer of a model directory without loading its weights: `spiece.model` and the
     /// pipeline named in `config.json` (or `pipeline`, or gluonnlp).
     public static func loadTokenizer(directory: URL, pipeline: TokenPipeline? = nil) throws -> KoBERTTokenizer {
-        let config = try BertConfig.load(contentsOf: directory.appendingPathComponent("config.json"))
+        let configURL = directory.appendingPathComponent("config.json")
+        let configured = try ApplicationConfig.load(configURL).pipeline(file: configURL)
         let spm = try SentencePieceModel(contentsOf: directory.appendingPathComponent("spiece.model"))
-        return try KoBERTTokenizer(model: spm, pipeline: pipeline ?? config.tokenizerPipeline.flatMap(TokenPipeline.init(rawValue:)) ?? .gluonnlp)
-    }
-
-    /// A runner for batches of up to `batchSize` sentences, to reuse across `predict` calls.
-    public func makeRunner(batchSize: Int) throws -> BertRunner {
-        try BertRunner(model: classifier, maxBatch: batchSize, maxLength: maxLength, training: false)
+        return try KoBERTTokenizer(model: spm, pipeline: pipeline ?? configured ?? .gluonnlp)
     }
 
     /// Scores the model on a dataset: its test split (all test rows and the unseen ones), or every
     /// row with `allRows`. Returns a report with the numbers (no training history).
-    public func evaluate(_ data: DataOptions, allRows: Bool = false) throws -> (report: TrainingReport, split: DatasetSplit) {
+    /// - Parameter model: how the report names the model (e.g. its directory).
+    public func evaluate(_ data: DataOptions, allRows: Bool = false, model: String = "(evaluated)") throws -> (report: TrainingReport, split: DatasetSplit) {
         let start = Date()
         let dataset = try data.load()
         let split: DatasetSplit
@@ -30,9 +27,8 @@ extension EmotionModel {
             split = try DatasetSplit(examples: dataset.examples, mode: data.split, testFraction: data.testFraction, seed: data.splitSeed)
         }
         let evaluation = try evaluate(split)
-        var report = TrainingReport(config: .init(dataset: dataset, textColumn: data.textColumn, labelColumn: data.labelColumn,
-                                                  split: split, model: "(evaluated)", maxLength: maxLength),
-                                    evaluation: evaluation)
+        var report = TrainingReport(config: .init(data: data.summary(of: dataset), split: allRows ? nil : .init(split),
+                                                  model: model), evaluation: evaluation)
         report.timing.evaluationSeconds = Date().timeIntervalSince(start)
         report.timing.totalSeconds = report.timing.evaluationSeconds
         return (report, split)
@@ -90,7 +86,7 @@ public enum ParityCheck {
     }
 
     public static func run(modelDirectory: URL, reference: URL, rtol: Float) throws -> Result {
-        let (model, _) = try BertClassifier.load(directory: modelDirectory)
+        let (model, _) = try BertClassifier.load(directory: modelDirectory, purpose: .use)
         let ref = try SafeTensorsFile(contentsOf: reference)
         guard let shape = ref.info("input_ids")?.shape, shape.count == 2 else {
             throw EmotionModelError("\(reference.path): no 2-D input_ids")

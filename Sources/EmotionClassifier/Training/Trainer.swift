@@ -29,8 +29,7 @@ public final class Trainer {
     public let model: EmotionModel
     public let options: TrainingOptions
     public let directory: URL
-    private let runner: BertRunner
-    private let adam: AdamW
+    private let step: TrainStep
     private var state: State
 
     /// Where a run stands; saved in every checkpoint.
@@ -52,15 +51,19 @@ public final class Trainer {
     /// - Parameter dataFingerprint: identifies the training data, so a resume with other data is refused.
     public init(model: EmotionModel, options: TrainingOptions, directory: URL, dataFingerprint: UInt64) throws {
         try options.validate()
-        guard options.maxLength <= model.classifier.config.maxPositionEmbeddings else {
-            throw TrainingError.invalidOption("max length \(options.maxLength) exceeds the model's \(model.classifier.config.maxPositionEmbeddings) positions")
+        let config = model.classifier.config
+        guard options.maxLength <= config.maxPositionEmbeddings else {
+            throw TrainingError.invalidOption("max length \(options.maxLength) exceeds the model's \(config.maxPositionEmbeddings) positions")
         }
-        model.classifier.config.classifierDropout = options.dropout
         self.model = model
         self.options = options
         self.directory = directory
-        runner = try BertRunner(model: model.classifier, maxBatch: options.batchSize, maxLength: options.maxLength, training: true)
-        adam = AdamW(layout: model.classifier.layout, weightDecay: Float(options.weightDecay))
+        // BERT's own dropout as its config says; the seed's rate before the classifier.
+        var rates = DropoutRates(config: config)
+        rates.classifier = options.dropout
+        step = try TrainStep(model: model.classifier, maxBatch: options.batchSize, maxLength: options.maxLength,
+                             dropout: rates, weightDecay: Float(options.weightDecay),
+                             maxGradNorm: Float(options.maxGradNorm), seed: options.seed)
         state = State(options: options, dataFingerprint: dataFingerprint)
     }
 
@@ -79,12 +82,10 @@ public final class Trainer {
         guard saved.dataFingerprint == state.dataFingerprint else {
             throw TrainingError.checkpoint("\(url.path) was made with different training data; use another output directory or delete it")
         }
-        var comparable = saved.options
-        comparable.logInterval = options.logInterval   // how often to log may change; nothing else may
-        guard comparable == options else {
+        guard saved.options == options else {
             throw TrainingError.checkpoint("\(url.path) was made with other options (\(saved.options)); resume with the same options")
         }
-        let w = model.classifier.weights
+        let w = model.classifier.weights, adam = step.optimizer
         for entry in w.layout.entries {
             for (prefix, buffer) in [("", w), ("adam.m.", adam.m), ("adam.v.", adam.v)] {
                 try file.copyFloats(prefix + entry.name, into: UnsafeMutableBufferPointer(start: buffer[entry.offset], count: entry.count))
@@ -99,13 +100,14 @@ public final class Trainer {
     private func saveCheckpoint() throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var writer = try model.classifier.safetensors()
+        let adam = step.optimizer
         for entry in adam.m.layout.entries {
             try writer.add("adam.m." + entry.name, shape: entry.shape, floats: UnsafeBufferPointer(start: adam.m[entry.offset], count: entry.count))
             try writer.add("adam.v." + entry.name, shape: entry.shape, floats: UnsafeBufferPointer(start: adam.v[entry.offset], count: entry.count))
         }
         writer.metadata["state"] = String(decoding: try JSONEncoder().encode(state), as: UTF8.self)
         try writer.write(to: directory.appendingPathComponent(Self.checkpointName))
-        try model.save(directory: directory)
+        try model.save(directory: directory, classifierDropout: options.dropout)
     }
 
     /// Trains until the last epoch or until `shouldStop` returns true (checked after every batch).
@@ -132,24 +134,24 @@ public final class Trainer {
         }
         let evalRunner = try BertRunner(model: model.classifier, maxBatch: bs, maxLength: options.maxLength, training: false)
         onEvent(.started(epoch: state.epoch + 1, batch: state.batch, batchesPerEpoch: batchesPerEpoch, totalSteps: totalSteps))
-        let grads = runner.grads!
 
         while state.epoch < options.epochs {
             let epochStart = Date()
             while state.batch < batchesPerEpoch {
                 let (batch, labels) = batches[state.batch]
-                grads.zero()
-                let logits = try runner.forward(batch, mode: .training(seed: options.seed, step: state.step))
-                let correct = countCorrect(logits: logits, labels: labels)
-                let loss = try runner.backward(labels: labels)
-                let clip = clipCoefficient(norm: gradNorm(grads), maxNorm: Float(options.maxGradNorm))
                 let lr = schedule.learningRate(at: state.step)
-                adam.update(params: model.classifier.weights, grads: grads, lr: lr, gradScale: clip)
+                let result: TrainStep.Result
+                do { result = try step(batch, labels: labels, step: state.step, learningRate: lr) } catch let error as BertError {
+                    guard case .diverged = error else { throw error }
+                    let kept = state.history.isEmpty ? "no checkpoint was written" : "the checkpoint of epoch \(state.history.count) in \(directory.path) is kept"
+                    throw TrainingError.diverged("epoch \(state.epoch + 1), batch \(state.batch + 1): \(error); \(kept). Try a lower learning rate.")
+                }
                 state.step += 1
                 state.batch += 1
-                state.epochLossSum += Double(loss)
-                state.epochCorrect += correct
+                state.epochLossSum += Double(result.loss)
+                state.epochCorrect += result.correct
                 state.epochSeen += labels.count
+                let loss = result.loss
                 onEvent(.batch(epoch: state.epoch + 1, batch: state.batch, of: batchesPerEpoch, loss: loss,
                                runningAccuracy: Double(state.epochCorrect) / Double(state.epochSeen), learningRate: lr))
                 if shouldStop() && state.batch < batchesPerEpoch {
@@ -196,9 +198,7 @@ public final class Trainer {
         predicted.reserveCapacity(test.count)
         for (b, batch) in batches.enumerated() {
             let logits = try runner.forward(batch)
-            for row in 0..<batch.batchSize {
-                predicted.append((0..<K).max { logits[row * K + $0] < logits[row * K + $1] }!)
-            }
+            for row in 0..<batch.batchSize { predicted.append(argmax(logits.baseAddress! + row * K, count: K)) }
             progress(b + 1, batches.count)
         }
         lastTestPredictions = predicted
@@ -215,16 +215,4 @@ public final class Trainer {
                           segmentIds: sentences.flatMap { $0.segmentIds.prefix(T) },
                           validLength: sentences.map { Int32($0.validLength) })
     }
-}
-
-/// How many rows of `logits` [B, K] have their largest value at the label's index.
-func countCorrect(logits: UnsafeBufferPointer<Float>, labels: [Int32]) -> Int {
-    let K = logits.count / max(1, labels.count)
-    var correct = 0
-    for (b, y) in labels.enumerated() {
-        var best = 0
-        for k in 1..<K where logits[b * K + k] > logits[b * K + best] { best = k }
-        if best == Int(y) { correct += 1 }
-    }
-    return correct
 }

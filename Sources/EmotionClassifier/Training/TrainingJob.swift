@@ -24,6 +24,11 @@ public struct DataOptions: Sendable {
                                 labelColumn: labelColumn, encoding: encoding, labels: labels, skipInvalid: skipInvalid)
     }
 
+    /// The summary a report records of `dataset`, read with these options.
+    public func summary(of dataset: EmotionDataset) -> TrainingReport.DataSummary {
+        TrainingReport.DataSummary(dataset, textColumn: textColumn, labelColumn: labelColumn)
+    }
+
     /// Loads and splits.
     public func loadSplit() throws -> (EmotionDataset, DatasetSplit) {
         let data = try load()
@@ -60,6 +65,8 @@ public final class TrainingJob {
     public let trainer: Trainer
     public let output: URL
     public let modelDescription: String
+    /// The data options the run was given (recorded in the reports).
+    public let data: DataOptions
     /// What loading a pretrained checkpoint found: a fresh head, tensors it did not use.
     public private(set) var loadReport = BertClassifier.LoadReport()
     private let loadSeconds: Double
@@ -67,25 +74,33 @@ public final class TrainingJob {
     public init(data: DataOptions, model source: ModelSource, pipeline: TokenPipeline = .gluonnlp,
                 options: TrainingOptions, output: URL) throws {
         let start = Date()
+        self.data = data
         (dataset, split) = try data.loadSplit()
         guard !split.train.isEmpty else { throw TrainingError.emptyData("\(dataset.source): no training examples after the split") }
         let model: EmotionModel
         switch source {
         case .pretrained(let dir):
-            let (encoder, report) = try BertClassifier.load(directory: dir, labels: dataset.labels.names, seed: options.seed)
+            let (encoder, report) = try BertClassifier.load(directory: dir, numLabels: dataset.labels.names.count,
+                                                            purpose: .fineTune(seed: options.seed))
             loadReport = report
-            let spm = try Data(contentsOf: dir.appendingPathComponent("spiece.model"))
-            model = try EmotionModel(classifier: encoder, sentencePieceData: spm, pipeline: pipeline, maxLength: options.maxLength)
+            let spmURL = dir.appendingPathComponent("spiece.model")
+            let spm: Data
+            do { spm = try Data(contentsOf: spmURL) } catch {
+                throw EmotionModelError("\(spmURL.path): cannot read the SentencePiece model (\(error.localizedDescription))")
+            }
+            model = try EmotionModel(classifier: encoder, sentencePieceData: spm, pipeline: pipeline,
+                                     maxLength: options.maxLength, labels: dataset.labels)
             modelDescription = dir.path
         case .scratch(let shape):
             let spmData = try Data(contentsOf: SentencePieceModel.builtInEmotionDialogue)
             let vocab = try SentencePieceModel(data: spmData).count
-            var config = BertConfig(vocabSize: vocab, hiddenSize: shape.hiddenSize, numHiddenLayers: shape.layers,
+            let config = BertConfig(vocabSize: vocab, hiddenSize: shape.hiddenSize, numHiddenLayers: shape.layers,
                                     numAttentionHeads: shape.heads, intermediateSize: shape.intermediateSize,
-                                    maxPositionEmbeddings: max(64, options.maxLength), labels: dataset.labels.names)
-            config.classifierDropout = options.dropout
+                                    maxPositionEmbeddings: max(64, options.maxLength), padTokenId: 1,
+                                    numLabels: dataset.labels.names.count)
             model = try EmotionModel(classifier: try BertClassifier(config: config, seed: options.seed),
-                                     sentencePieceData: spmData, pipeline: pipeline, maxLength: options.maxLength)
+                                     sentencePieceData: spmData, pipeline: pipeline, maxLength: options.maxLength,
+                                     labels: dataset.labels)
             modelDescription = "from scratch: \(shape.layers) layers, hidden \(shape.hiddenSize), \(shape.heads) heads, intermediate \(shape.intermediateSize), vocabulary \(vocab)"
         }
         let seen = split.testSeenInTraining
@@ -111,11 +126,9 @@ public final class TrainingJob {
         let evaluation = predicted.count == split.test.count
             ? try Evaluation(split: split, predicted: predicted, labels: trainer.model.labels)
             : try trainer.model.evaluate(split)
-        let o = trainer.options
         var report = TrainingReport(
-            config: .init(dataset: dataset, split: split, model: modelDescription, maxLength: o.maxLength,
-                          batchSize: o.batchSize, epochs: o.epochs, learningRate: o.learningRate,
-                          warmupRatio: o.warmupRatio, maxGradNorm: o.maxGradNorm, dropout: o.dropout, weightDecay: o.weightDecay),
+            config: .init(data: data.summary(of: dataset), split: .init(split), model: modelDescription,
+                          training: trainer.options),
             history: trainer.history, evaluation: evaluation)
         report.timing = .init(loadSeconds: loadSeconds, trainSeconds: trainSeconds,
                               evaluationSeconds: Date().timeIntervalSince(evalStart),
