@@ -100,3 +100,88 @@ struct CheckpointTests {
         #expect(d.withinTolerance, "\(d)")
     }
 }
+
+/// What a fine-tuned model's checkpoint must hold, and what the start of a training run tolerates.
+struct StrictLoadingTests {
+    let fixtures = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!
+
+    func copyOfTiny(_ edit: (inout SafeTensorsWriter, BertClassifier) throws -> Void) throws -> URL {
+        let (model, _) = try BertClassifier.load(directory: fixtures.appendingPathComponent("tiny"))
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("strict-\(UUID().uuidString)")
+        try model.save(directory: dir)
+        var writer = try model.safetensors()
+        try edit(&writer, model)
+        try writer.write(to: dir.appendingPathComponent("model.safetensors"))
+        return dir
+    }
+
+    @Test func aModelWithoutItsHeadIsNotAClassifier() throws {
+        let encoder = fixtures.appendingPathComponent("tiny-encoder")
+        #expect { _ = try BertClassifier.load(directory: encoder, numLabels: 3) } throws: { "\($0)".contains("no classifier head") }
+        let (_, report) = try BertClassifier.load(directory: encoder, numLabels: 3, purpose: .fineTune(seed: 1))
+        #expect(report.freshHead)
+    }
+
+    @Test func extraTensorsAreErrorsForUseAndListedForFineTuning() throws {
+        let dir = try copyOfTiny { w, _ in try w.add("cls.predictions.bias", shape: [41], floats: [Float](repeating: 0, count: 41)) }
+        #expect { _ = try BertClassifier.load(directory: dir) } throws: { "\($0)".contains("cls.predictions.bias") }
+        let (_, report) = try BertClassifier.load(directory: dir, purpose: .fineTune(seed: 0))
+        #expect(report.unusedKeys == ["cls.predictions.bias"])
+    }
+
+    @Test func nonFiniteWeightsAreRefused() throws {
+        for bad in [Float.nan, .infinity] {
+            let dir = try copyOfTiny { w, model in
+                var values = Array(model.weights.tensor("bert.pooler.dense.bias")!)
+                values[5] = bad
+                var fresh = SafeTensorsWriter()
+                for entry in model.layout.entries {
+                    let v = entry.name == "bert.pooler.dense.bias" ? values : Array(model.weights.tensor(entry.name)!)
+                    try fresh.add(entry.name, shape: entry.shape, floats: v)
+                }
+                w = fresh
+            }
+            #expect { _ = try BertClassifier.load(directory: dir) } throws: {
+                "\($0)".contains("bert.pooler.dense.bias") && "\($0)".contains("non-finite") && "\($0)".contains("element 5")
+            }
+        }
+    }
+
+    @Test func aFreshHeadIsSeededAndTheEncoderIsNotRedrawn() throws {
+        let encoder = fixtures.appendingPathComponent("tiny-encoder")
+        let (a, _) = try BertClassifier.load(directory: encoder, numLabels: 3, purpose: .fineTune(seed: 5))
+        let (b, _) = try BertClassifier.load(directory: encoder, numLabels: 3, purpose: .fineTune(seed: 5))
+        let (c, _) = try BertClassifier.load(directory: encoder, numLabels: 3, purpose: .fineTune(seed: 6))
+        let head = { (m: BertClassifier) in Array(m.weights.tensor("classifier.weight")!) }
+        #expect(head(a) == head(b) && head(a) != head(c))
+        #expect(head(a).contains { $0 != 0 } && Array(a.weights.tensor("classifier.bias")!).allSatisfy { $0 == 0 })
+    }
+
+    @Test func forgedConfigSizesAreRefusedBeforeAllocating() throws {
+        let base = BertConfig(vocabSize: 41, hiddenSize: 32, numHiddenLayers: 2, numAttentionHeads: 4, intermediateSize: 37,
+                              maxPositionEmbeddings: 20, numLabels: 7)
+        let forged: [(WritableKeyPath<BertConfig, Int>, Int, String)] = [
+            (\.hiddenSize, 1_000_000_000, "hidden_size"), (\.vocabSize, 100_000_000, "vocab_size"),
+            (\.intermediateSize, 1 << 40, "intermediate_size"), (\.maxPositionEmbeddings, 1 << 40, "max_position_embeddings"),
+            (\.numHiddenLayers, 1_000_000, "num_hidden_layers"), (\.numLabels, 1 << 30, "labels"),
+        ]
+        for (path, value, field) in forged {
+            var c = base
+            c[keyPath: path] = value
+            #expect { try c.validate() } throws: { "\($0)".contains(field) }
+        }
+        // Each size within its limit, the whole model too large: refused by the parameter count.
+        var big = base
+        (big.vocabSize, big.hiddenSize, big.numAttentionHeads) = (1 << 20, 1 << 14, 1)
+        #expect { try big.validate() } throws: { "\($0)".contains("parameters") }
+        // A config that fits its limits but not the weights: the shape error comes before the allocation.
+        var wrongVocab = base
+        wrongVocab.vocabSize = 1 << 20
+        #expect {
+            _ = try BertClassifier.load(weights: fixtures.appendingPathComponent("tiny/model.safetensors"), config: wrongVocab)
+        } throws: { "\($0)".contains("word_embeddings") && "\($0)".contains("[1048576, 32]") }
+        // An absurd batch is refused by the runner with the memory it would need.
+        let model = try BertClassifier(config: base)
+        #expect { _ = try BertRunner(model: model, maxBatch: 100_000_000, maxLength: 20, training: true) } throws: { "\($0)".contains("GB") }
+    }
+}

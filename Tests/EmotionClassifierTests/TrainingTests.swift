@@ -122,3 +122,111 @@ struct TrainingTests {
         #expect { try Self.job(try temporaryDirectory(), options: o) } throws: { "\($0)".contains("dropout 1") }
     }
 }
+
+/// Reports say what ran, never defaults (issue #10), and broken numbers stop with a clear error (#12).
+struct WhatRanTests {
+    /// A CSV with other column names than the seed's: the built-in sample, columns renamed.
+    static func renamedSample() throws -> URL {
+        let text = try String(contentsOf: EmotionDataset.builtInSample, encoding: .utf8)
+        let body = text.drop { $0 != "\n" }
+        return try temporaryFile("문장,감정" + body)
+    }
+
+    @Test func reportsRecordTheColumnsSplitAndOptionsThatRan() throws {
+        var data = DataOptions(file: try Self.renamedSample())
+        data.textColumn = "문장"
+        data.labelColumn = "감정"
+        data.split = .dedup
+        data.splitSeed = 7
+        var options = TrainingTests.options
+        options.epochs = 1
+        options.learningRate = 2e-3
+        let dir = try temporaryDirectory()
+        let job = try TrainingJob(data: data, model: .scratch(TrainingTests.tinyShape), options: options, output: dir)
+        let report = try #require(try job.run(resume: false))
+        let saved = try TrainingReport.read(from: dir.appendingPathComponent(TrainingReport.jsonFileName))
+        for r in [report, saved] {
+            #expect(r.config.data.textColumn.unicodeScalars.elementsEqual("문장".unicodeScalars))
+            #expect(r.config.data.labelColumn.unicodeScalars.elementsEqual("감정".unicodeScalars))
+            #expect(r.config.split?.mode == .dedup && r.config.split?.seed == 7)
+            #expect(r.config.training == options)
+        }
+        let html = try String(contentsOf: dir.appendingPathComponent(TrainingReport.htmlFileName), encoding: .utf8)
+        #expect(html.contains("문장, 감정") && html.contains("0.002"))
+
+        // evaluate: no training options, and with --all-rows no split at all.
+        let model = try EmotionModel.load(directory: dir)
+        let all = try model.evaluate(data, allRows: true, model: dir.path).report
+        #expect(all.config.training == nil && all.config.split == nil)
+        #expect(all.config.model == dir.path && all.config.data.textColumn.unicodeScalars.elementsEqual("문장".unicodeScalars))
+        let evalDir = try temporaryDirectory()
+        try all.write(to: evalDir)
+        let evalHTML = try String(contentsOf: evalDir.appendingPathComponent(TrainingReport.htmlFileName), encoding: .utf8)
+        #expect(evalHTML.contains("none: every row evaluated") && !evalHTML.contains("Learning rate"))
+        let split = try model.evaluate(data, model: dir.path).report
+        #expect(split.config.split?.mode == .dedup && split.config.split?.seed == 7 && split.config.training == nil)
+    }
+
+    @Test func aDivergingRunStopsWithAClearMessage() throws {
+        var options = TrainingTests.options
+        options.learningRate = 1e10
+        options.warmupRatio = 0
+        let dir = try temporaryDirectory()
+        let job = try TrainingJob(data: DataOptions(), model: .scratch(TrainingTests.tinyShape), options: options, output: dir)
+        #expect { _ = try job.run(resume: false) } throws: { error in
+            "\(error)".contains("training diverged") && "\(error)".contains("no checkpoint was written") && "\(error)".contains("lower learning rate")
+        }
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent(Trainer.checkpointName).path))
+    }
+
+    @Test func nonFiniteOutputsAreAnErrorNamingTheSentence() throws {
+        let dir = try temporaryDirectory()
+        var options = TrainingTests.options
+        options.epochs = 1
+        let job = try TrainingJob(data: DataOptions(), model: .scratch(TrainingTests.tinyShape), options: options, output: dir)
+        _ = try job.run(resume: false)
+        let model = job.trainer.model
+        model.classifier.weights.tensor("classifier.bias")![2] = .nan
+        #expect { _ = try model.predict(["괜찮아", "무서워"]) } throws: { "\($0)".contains("sentence 1") && "\($0)".contains("not finite") }
+        // And such weights are refused when loaded.
+        try model.save(directory: dir)
+        #expect { _ = try EmotionModel.load(directory: dir) } throws: { "\($0)".contains("classifier.bias") && "\($0)".contains("non-finite") }
+    }
+
+    @Test func modelDirectoriesThatContradictThemselvesAreRefused() throws {
+        let dir = try temporaryDirectory()
+        var options = TrainingTests.options
+        options.epochs = 1
+        let job = try TrainingJob(data: DataOptions(), model: .scratch(TrainingTests.tinyShape), options: options, output: dir)
+        _ = try job.run(resume: false)
+        let configURL = dir.appendingPathComponent("config.json")
+        let original = try Data(contentsOf: configURL)
+        func withConfig(_ edit: (inout [String: Any]) -> Void) throws {
+            var object = try #require(try JSONSerialization.jsonObject(with: original) as? [String: Any])
+            edit(&object)
+            try JSONSerialization.data(withJSONObject: object).write(to: configURL)
+        }
+        let cases: [(String, (inout [String: Any]) -> Void, [String])] = [
+            ("unknown pipeline", { $0["tokenizer_pipeline"] = "bogus" }, ["tokenizer_pipeline", "bogus"]),
+            ("fewer labels than the head", { $0["id2label"] = ["0": "a", "1": "b"] }, ["classifier.weight", "2"]),
+            ("more positions", { $0["max_position_embeddings"] = 128 }, ["position_embeddings", "128"]),
+            ("forged hidden size", { $0["hidden_size"] = 1_000_000_000 }, ["hidden_size 1000000000"]),
+            ("forged vocabulary", { $0["vocab_size"] = 100_000_000 }, ["vocab_size 100000000"]),
+            ("forged layers", { $0["num_hidden_layers"] = 100_000 }, ["num_hidden_layers 100000"]),
+            ("negative eps", { $0["layer_norm_eps"] = -1 }, ["layer_norm_eps"]),
+            ("heads not dividing", { $0["num_attention_heads"] = 3 }, ["num_attention_heads"]),
+            ("max_len past positions", { $0["max_len"] = 100_000 }, ["max length 100000"]),
+            ("fewer layers than the weights", { $0["num_hidden_layers"] = 0 }, ["bert.encoder.layer.0", "num_hidden_layers 0"]),
+            ("a string for a number", { $0["hidden_size"] = "16" }, ["hidden_size"]),
+        ]
+        for (name, edit, needles) in cases {
+            try withConfig(edit)
+            #expect(throws: (any Error).self, "\(name)") { _ = try EmotionModel.load(directory: dir) }
+            do { _ = try EmotionModel.load(directory: dir) } catch {
+                let text = "\(error)"
+                #expect(needles.allSatisfy(text.contains), "\(name): \(text)")
+                #expect(text.components(separatedBy: configURL.path).count <= 2, "\(name): path printed twice: \(text)")
+            }
+        }
+    }
+}
