@@ -71,6 +71,15 @@ public struct KoBERTTokenizer: Sendable {
         return result
     }
 
+    /// What the model sees of `text`: `[CLS]`, at most `maxLength - 2` pieces, `[SEP]` (exactly the
+    /// ids `encode(_:maxLength:)` puts before padding), and whether pieces were cut off.
+    public func tokenize(_ text: String, maxLength: Int) -> (tokens: [(piece: String, id: Int)], truncated: Bool, pieceCount: Int) {
+        let all = tokenize(text)
+        let keep = max(maxLength, 2) - 2, pieces = all.count - 2
+        guard pieces > keep else { return (all, false, pieces) }
+        return (Array(all.prefix(1 + keep)) + [all[all.count - 1]], true, pieces)
+    }
+
     /// One line showing what `text` became: each piece and its id as `piece:id`, separated by
     /// spaces, with `[CLS]` and `[SEP]`. Whitespace inside a piece (possible only in an unknown
     /// piece) is shown escaped, so the line never breaks.

@@ -6,9 +6,9 @@ struct Evaluate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Accuracy, macro-F1, per-class scores and confusion matrix of a model on a dataset's test split.",
         discussion: """
-            By default the data is split as in training (same --split, --split-seed, --test-fraction) and the test
-            rows are scored twice: all of them, and only those whose sentence never occurs in the training rows.
-            --all-rows scores every row of the file instead (for data the model never saw).
+            By default the data is split as in training (same --split, --split-seed, --test-fraction) and the \
+            test rows are scored twice: all of them, and only those whose sentence never occurs in the training \
+            rows. --all-rows scores every row of the file instead (for data the model never saw).
             """)
 
     @OptionGroup var modelArgument: ModelArgument

@@ -12,9 +12,9 @@ struct KobertEmotion: ParsableCommand {
         commandName: "kobert-emotion",
         abstract: "Fine-tune a Korean BERT (KoBERT) to recognise the emotion in a sentence, evaluate it, and predict.",
         discussion: """
-            Emotions (the seed tutorial's ids): fear 0, surprise 1, angry 2, sadness 3, neutral 4, happiness 5, disgust 6.
-            Without --data, commands use the built-in sample dataset; without --model, `train` trains a small BERT
-            from scratch and the other commands use the last model trained.
+            Emotions (the seed tutorial's ids): fear 0, surprise 1, angry 2, sadness 3, neutral 4, happiness 5, \
+            disgust 6. Without --data, commands use the built-in sample dataset; without --model, `train` trains \
+            a small BERT from scratch and the other commands use the last model trained.
             """,
         subcommands: [Train.self, Evaluate.self, Predict.self, Tokenize.self, CheckParity.self]
     )

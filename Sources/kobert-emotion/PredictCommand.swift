@@ -12,9 +12,9 @@ struct Predict: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Classify sentences: prints the seed's `>> 입력하신 내용에서 행복이 느껴집니다.` with the probabilities.",
         discussion: """
-            With sentences as arguments, classifies each. Without, runs the seed's interactive loop (prompt
-            `하고싶은 말을 입력해주세요 : `; `0` or end of input quits). --json prints one JSON object per sentence.
-            --input FILE classifies every line of a text file (or the text column of a .csv) in batches.
+            With sentences as arguments, classifies each. Without, runs the seed's interactive loop (prompt \
+            `하고싶은 말을 입력해주세요 : `; `0` or end of input quits). --json prints one JSON object per sentence. --input \
+            FILE classifies every line of a text file (or the text column of a .csv) in batches.
             """)
 
     @OptionGroup var modelArgument: ModelArgument
@@ -67,7 +67,7 @@ struct Predict: ParsableCommand {
 
     private func show(_ p: Prediction, _ model: EmotionModel) throws {
         if json {
-            print(try jsonLine(p.jsonObject(labels: model.labels.names)))
+            print(p.jsonLine(labels: model.labels.names))
         } else {
             print(model.message(for: p))
             print("   " + zip(model.labels.names, p.probabilities).map { String(format: "%@ %.3f", $0.0, $0.1) }.joined(separator: ", "))
@@ -89,7 +89,7 @@ struct Predict: ParsableCommand {
         while done < texts.count {
             let chunk = Array(texts[done..<min(texts.count, done + batchSize)])
             for p in try model.predict(chunk, runner: runner) {
-                try sink.write(try jsonLine(p.jsonObject(labels: model.labels.names)) + "\n")
+                try sink.write(p.jsonLine(labels: model.labels.names) + "\n")
             }
             done += chunk.count
             bar.update((done + batchSize - 1) / batchSize)
@@ -98,12 +98,6 @@ struct Predict: ParsableCommand {
     }
 }
 
-extension Prediction {
-    func jsonObject(labels: [String]) -> [String: Any] {
-        ["text": text, "label": label, "id": id,
-         "probabilities": Dictionary(uniqueKeysWithValues: zip(labels, probabilities.map { Double($0) }))]
-    }
-}
 
 /// Standard output, or a file written beside its final path and renamed into place at the end.
 final class OutputSink {

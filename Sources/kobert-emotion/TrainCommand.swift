@@ -14,11 +14,11 @@ struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Fine-tune on a CSV of sentences and emotions; write the model, report.json and report.html.",
         discussion: """
-            Defaults are the seed tutorial's: max length 64, batch 64, 5 epochs, AdamW lr 5e-5 with weight decay 0.01,
-            cosine schedule with 10% warm-up, gradient clipping 1.0, dropout 0.5. Without --model a small BERT is
-            trained from scratch with the built-in SentencePiece model; it then defaults to 30 epochs at lr 1e-3 and
-            dropout 0.1, since a random model learns nothing in 5 epochs at 5e-5. Ctrl-C stops after the current batch
-            and leaves a checkpoint that --resume continues.
+            Defaults are the seed tutorial's: max length 64, batch 64, 5 epochs, AdamW lr 5e-5 with weight decay \
+            0.01, cosine schedule with 10% warm-up, gradient clipping 1.0, dropout 0.5. Without --model a small \
+            BERT is trained from scratch with the built-in SentencePiece model; it then defaults to 30 epochs at \
+            lr 1e-3 and dropout 0.1, since a random model learns nothing in 5 epochs at 5e-5. Ctrl-C stops after \
+            the current batch and leaves a checkpoint that --resume continues.
             """)
 
     @OptionGroup var data: DataArguments

@@ -14,11 +14,11 @@ struct CLITests {
 
     struct Result { var status: Int32; var stdout: String; var stderr: String }
 
-    static func run(_ args: [String], stdin: String? = nil, cache: URL) throws -> Result {
+    static func run(_ args: [String], stdin: String? = nil, cache: URL, environment: [String: String] = [:]) throws -> Result {
         let p = Process()
         p.executableURL = binary
         p.arguments = args
-        p.environment = ProcessInfo.processInfo.environment.merging(["XDG_CACHE_HOME": cache.path]) { $1 }
+        p.environment = ProcessInfo.processInfo.environment.merging(["XDG_CACHE_HOME": cache.path].merging(environment) { $1 }) { $1 }
         p.currentDirectoryURL = cache
         let out = Pipe(), err = Pipe(), input = Pipe()
         p.standardOutput = out
@@ -74,6 +74,10 @@ struct CLITests {
         #expect(loop.stdout.contains("하고싶은 말을 입력해주세요 : "))
         #expect(loop.stdout.contains(">> 입력하신 내용에서 ") && loop.stdout.contains(" 느껴집니다."))
         let json = try Self.run(["predict", "--json", "오늘 너무 즐거웠어"], cache: dir)
+        // Probabilities in the model's label order (fear, surprise, ...), not alphabetical.
+        let order = ["fear", "surprise", "angry", "sadness", "neutral", "happiness", "disgust"]
+        let positions = order.map { json.stdout.range(of: "\"\($0)\":")?.lowerBound }
+        #expect(positions.allSatisfy { $0 != nil } && positions.map { $0! } == positions.map { $0! }.sorted(), "\(json.stdout)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
         let probs = try #require(object["probabilities"] as? [String: Double])
         #expect(Set(probs.keys) == ["fear", "surprise", "angry", "sadness", "neutral", "happiness", "disgust"])
@@ -87,7 +91,15 @@ struct CLITests {
         let written = try String(contentsOf: dir.appendingPathComponent("out.jsonl"), encoding: .utf8)
         #expect(written.split(separator: "\n").count == 3)
         let tok = try Self.run(["tokenize", "--json", "한국어"], cache: dir)
-        #expect(tok.stdout.contains("\"ids\":[2,") && tok.stdout.contains(",3]"))
+        #expect(tok.stdout.contains("\"ids\":[2,") && tok.stdout.contains(",3]") && tok.stdout.contains("\"truncated\":false"))
+        // The model above was trained with --max-len 32: tokenize cuts as training did, and says so.
+        let long = String(repeating: "길에서 큰 개가 짖어서 너무 무서웠어 ", count: 6)
+        let cut = try Self.run(["tokenize", "--json", long], cache: dir)
+        let cutObject = try #require(try JSONSerialization.jsonObject(with: Data(cut.stdout.utf8)) as? [String: Any])
+        #expect((cutObject["ids"] as? [Int])?.count == 32 && cutObject["truncated"] as? Bool == true, "\(cut.stdout)")
+        #expect(cut.stderr.contains("the model sees the first 30"), "\(cut.stderr)")
+        let wide = try Self.run(["tokenize", "--json", "--max-len", "200", long], cache: dir)
+        #expect(wide.stdout.contains("\"truncated\":false"), "\(wide.stdout)")
         let eval = try Self.run(["evaluate", "--json"], cache: dir)
         #expect(eval.status == 0 && eval.stdout.contains("macroF1"), "\(eval.stderr)")
     }

@@ -157,6 +157,20 @@ public struct Prediction: Sendable, Equatable {
     public var probabilities: [Float]
 }
 
+extension Prediction {
+    /// One line of JSON, as `predict --json` prints it: `text`, `label`, `id`, and `probabilities`
+    /// keyed by label **in label-id order** (so they zip with `id2label`), each a float's full
+    /// precision.
+    public func jsonLine(labels: [String]) -> String {
+        func string(_ s: String) -> String {
+            (try? JSONSerialization.data(withJSONObject: s, options: [.fragmentsAllowed, .withoutEscapingSlashes]))
+                .map { String(decoding: $0, as: UTF8.self) } ?? "\"\""
+        }
+        let probs = zip(labels, probabilities).map { "\(string($0.0)):\(Double($0.1))" }.joined(separator: ",")
+        return "{\"text\":\(string(text)),\"label\":\(string(label)),\"id\":\(id),\"probabilities\":{\(probs)}}"
+    }
+}
+
 /// A problem with a model directory or its use; the message names the file.
 public struct EmotionModelError: Error, CustomStringConvertible, Sendable {
     public let description: String

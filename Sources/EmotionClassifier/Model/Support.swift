@@ -5,13 +5,14 @@ import SafeTensors
 import SentencePiece
 
 extension EmotionModel {
-    /// The tokenizer of a model directory without loading its weights: `spiece.model` and the
-    /// pipeline named in `config.json` (or `pipeline`, or gluonnlp).
-    public static func loadTokenizer(directory: URL, pipeline: TokenPipeline? = nil) throws -> KoBERTTokenizer {
+    /// The tokenizer of a model directory without loading its weights: `spiece.model`, the pipeline
+    /// named in `config.json` (or `pipeline`, or gluonnlp) and the model's `max_len` (or 64).
+    public static func loadTokenizer(directory: URL, pipeline: TokenPipeline? = nil) throws -> (tokenizer: KoBERTTokenizer, maxLength: Int) {
         let configURL = directory.appendingPathComponent("config.json")
-        let configured = try ApplicationConfig.load(configURL).pipeline(file: configURL)
+        let app = try ApplicationConfig.load(configURL)
+        let configured = try app.pipeline(file: configURL)
         let spm = try SentencePieceModel(contentsOf: directory.appendingPathComponent("spiece.model"))
-        return try KoBERTTokenizer(model: spm, pipeline: pipeline ?? configured ?? .gluonnlp)
+        return (try KoBERTTokenizer(model: spm, pipeline: pipeline ?? configured ?? .gluonnlp), app.maxLength ?? 64)
     }
 
     /// Scores the model on a dataset: its test split (all test rows and the unseen ones), or every
