@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import Kernels
 import SafeTensors
@@ -16,7 +17,7 @@ public final class BertClassifier: @unchecked Sendable {
     /// A freshly initialized model, as transformers initializes one: normal(0, `initializerRange`)
     /// for matrices and embeddings (the padding row zero), LayerNorm weight 1 and bias 0, biases 0.
     public convenience init(config: BertConfig, seed: UInt64 = 0, initializerRange: Float = 0.02) throws {
-        try self.init(zeroedWith: config)
+        try self.init(config, zeroed: true)
         var rng = SeededGenerator(seed: seed)
         for entry in layout.entries { initialize(entry, rng: &rng, initializerRange: initializerRange) }
         let pad = config.padTokenId
@@ -25,12 +26,13 @@ public final class BertClassifier: @unchecked Sendable {
         }
     }
 
-    /// All weights zero (for loading: nothing is drawn at random that a checkpoint then overwrites).
-    private init(zeroedWith config: BertConfig) throws {
+    /// Weights zero, or undefined for a loader that writes every one (nothing is drawn at random
+    /// that a checkpoint then overwrites).
+    private init(_ config: BertConfig, zeroed: Bool) throws {
         try config.validate()
         self.config = config
         self.layout = ParameterLayout(config: config)
-        self.weights = ParameterBuffer(layout: layout)
+        self.weights = ParameterBuffer(layout: layout, zeroed: zeroed)
     }
 
     private func initialize(_ entry: ParameterLayout.Entry, rng: inout SeededGenerator, initializerRange: Float) {
@@ -134,19 +136,25 @@ public final class BertClassifier: @unchecked Sendable {
             report.unusedKeys = unused
         }
 
-        let model = try BertClassifier(zeroedWith: config)
+        // Every value is written below: copied from the checkpoint, or a fresh head.
+        let model = try BertClassifier(config, zeroed: false)
         for (entry, key) in sources {
             let destination = UnsafeMutableBufferPointer(start: model.weights[entry.offset], count: entry.count)
             do { try file.copyFloats(key, into: destination) } catch let error as SafeTensorsError {
                 throw fail(error.message)
             }
-            if let bad = destination.firstIndex(where: { !$0.isFinite }) {
+            // A sum of squares (in Double, vectorized) is finite exactly when every value is.
+            if !kb_sum_squares(destination.baseAddress!, entry.count).isFinite,
+               let bad = destination.firstIndex(where: { !$0.isFinite }) {
                 throw fail("tensor \(key) holds a non-finite value (\(destination[bad])) at element \(bad)")
             }
         }
         if case .fineTune(let seed) = purpose, report.freshHead {
             var rng = SeededGenerator(seed: seed)
-            model.initialize(layout.entries.first { $0.name == "classifier.weight" }!, rng: &rng, initializerRange: 0.02)
+            for entry in layout.entries where entry.name.hasPrefix("classifier.") {
+                model.weights[entry.offset].update(repeating: 0, count: entry.count)
+                model.initialize(entry, rng: &rng, initializerRange: 0.02)
+            }
         }
         return (model, report)
     }

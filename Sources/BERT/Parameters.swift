@@ -95,11 +95,17 @@ public final class ParameterBuffer: @unchecked Sendable {
     public let base: UnsafeMutablePointer<Float>
     public var count: Int { layout.count }
 
-    public init(layout: ParameterLayout) {
+    public convenience init(layout: ParameterLayout) {
+        self.init(layout: layout, zeroed: true)
+    }
+
+    /// `zeroed: false` leaves the values undefined, for a caller that writes every one of them (a
+    /// checkpoint loader): it saves touching every page twice.
+    init(layout: ParameterLayout, zeroed: Bool) {
         self.layout = layout
         let raw = UnsafeMutableRawPointer.allocate(byteCount: max(1, layout.count) * 4, alignment: 64)
         base = raw.bindMemory(to: Float.self, capacity: max(1, layout.count))
-        base.initialize(repeating: 0, count: max(1, layout.count))
+        if zeroed { base.initialize(repeating: 0, count: max(1, layout.count)) }
     }
 
     deinit { base.deallocate() }
@@ -113,7 +119,7 @@ public final class ParameterBuffer: @unchecked Sendable {
 
     public func zero() { base.update(repeating: 0, count: layout.count) }
 
-    public func copy(from other: ParameterBuffer) {
+    package func copy(from other: ParameterBuffer) {
         precondition(other.layout.count == layout.count)
         base.update(from: other.base, count: layout.count)
     }
