@@ -198,6 +198,33 @@ def sgemm_case(opts):
          median_ms=statistics.median(times), cpu_ms=cpu, max_rss_mib=peak_rss_mib(), threads=opts.threads)
 
 
+def startup_case(opts):
+    """The whole-process start-up case, one sentence: load the model and its tokenizer, classify,
+    print the label. Run as a whole process by run.sh (imports included in its time)."""
+    import sentencepiece as spm
+    sp = spm.SentencePieceProcessor(model_file=opts.spm)
+    ids = [2] + sp.encode(opts.text)[:62] + [3]
+    if opts.case == "startup-pytorch":
+        import torch
+        from transformers import BertForSequenceClassification
+        torch.set_num_threads(opts.threads)
+        model = BertForSequenceClassification.from_pretrained(opts.model).eval()
+        with torch.inference_mode():
+            logits = model(input_ids=torch.tensor([ids]), attention_mask=torch.ones(1, len(ids), dtype=torch.long),
+                           token_type_ids=torch.zeros(1, len(ids), dtype=torch.long)).logits[0].tolist()
+    else:
+        import numpy as np
+        import onnxruntime as ort
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = opts.threads
+        so.inter_op_num_threads = 1
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        session = ort.InferenceSession(opts.onnx, so, providers=["CPUExecutionProvider"])
+        x = np.asarray([ids], dtype=np.int64)
+        logits = session.run(None, {"input_ids": x, "attention_mask": np.ones_like(x), "token_type_ids": np.zeros_like(x)})[0][0].tolist()
+    print(max(range(len(logits)), key=logits.__getitem__))
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--case", required=True)
@@ -208,9 +235,13 @@ def main():
     p.add_argument("--onnx", default="kobert-bench.onnx")
     p.add_argument("--csv", help="the dataset (tokenizer case)")
     p.add_argument("--spm", help="the SentencePiece model (tokenizer case)")
+    p.add_argument("--model", help="a model directory (startup-pytorch case)")
+    p.add_argument("--text", help="the sentence (startup cases)")
     opts = p.parse_args()
     if opts.case == "tokenizer":
         return tokenizer_case(opts)
+    if opts.case in ("startup-pytorch", "startup-onnx"):
+        return startup_case(opts)
     if not opts.case.startswith("ort-"):
         import torch
         torch.set_num_threads(opts.threads)

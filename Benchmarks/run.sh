@@ -5,7 +5,7 @@
 #
 # Environment: PYTHON (a Python with torch, transformers<5, onnxruntime, onnx, numpy; default
 # /work/venvs/bench/bin/python), CSV (the seed dataset; default ../shared/data/...), TRAIN_ITERS (3),
-# INFER_ITERS (20, batch 1), B64_ITERS (2, inference 64 x 64), THREADS (2). Intermediate files go to .build-bench/bench/.
+# INFER_ITERS (20, batch 1), B64_ITERS (2, inference 64 x 64), STARTUP_ITERS (5, whole processes), THREADS (2). Intermediate files go to .build-bench/bench/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-/work/venvs/bench/bin/python}
@@ -13,13 +13,17 @@ CSV=${CSV:-../shared/data/emotion-dialogue-5th-2.csv}
 TRAIN_ITERS=${TRAIN_ITERS:-3}
 INFER_ITERS=${INFER_ITERS:-20}
 B64_ITERS=${B64_ITERS:-2}
+STARTUP_ITERS=${STARTUP_ITERS:-5}
 THREADS=${THREADS:-2}
 OUT=.build-bench/bench
 mkdir -p "$OUT"
 
 swift build -c release --scratch-path .build-bench --product kobert-bench >&2
+swift build -c release --scratch-path .build-bench --product kobert-emotion >&2
 BIN=.build-bench/release/kobert-bench
+CLI=.build-bench/release/kobert-emotion
 "$BIN" --case workload --csv "$CSV" > "$OUT/workload.json"
+"$BIN" --case save-model --model "$OUT/kobert-random"   # start-up case: KoBERT's shape, HF layout
 "$PYTHON" Benchmarks/baseline.py --case export-onnx --onnx "$OUT/kobert.onnx" > "$OUT/export.jsonl" 2> "$OUT/export.log"
 
 RESULTS="$OUT/results.jsonl"
@@ -40,6 +44,30 @@ run() {  # side case iterations warmup
         onnx) "$PYTHON" Benchmarks/baseline.py --case "ort-$case" --iterations "$n" --warmup "$w" --threads "$THREADS" --workload "$OUT/workload.json" --onnx "$OUT/kobert.onnx" >> "$RESULTS" ;;
     esac
 }
+# A whole process, timed from outside: wall, CPU (user + system) and peak RSS of each of N runs
+# after one warm-up run (so the model files are in the page cache for every side).
+whole() {  # side case n command...
+    local side=$1 case=$2 n=$3; shift 3
+    echo "[$(date +%T) load $(cut -d' ' -f1 /proc/loadavg)] $side $case (whole process)" >&2
+    "$@" > /dev/null
+    for _ in $(seq "$n"); do /usr/bin/time -f '%e %U %S %M' -a -o "$OUT/whole.txt" "$@" > /dev/null; done
+    python3 - "$side" "$case" "$OUT/whole.txt" "$THREADS" >> "$RESULTS" <<'PY'
+import json, statistics, sys
+side, case, path, threads = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+rows = [list(map(float, l.split())) for l in open(path) if l.strip()]
+wall = [r[0] * 1e3 for r in rows]
+print(json.dumps({"side": side, "case": case, "times_ms": wall, "median_ms": statistics.median(wall),
+                  "cpu_ms": statistics.median([(r[1] + r[2]) * 1e3 for r in rows]),
+                  "max_rss_mib": max(r[3] for r in rows) / 1024, "threads": threads}, sort_keys=True))
+PY
+    rm -f "$OUT/whole.txt"
+}
+TEXT=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["single_text"])' "$OUT/workload.json")
+SPM=Sources/SentencePiece/Resources/emotion-dialogue.model
+whole swift startup "$STARTUP_ITERS" "$CLI" predict --model "$OUT/kobert-random" "$TEXT"
+whole pytorch startup "$STARTUP_ITERS" "$PYTHON" Benchmarks/baseline.py --case startup-pytorch --threads "$THREADS" --model "$OUT/kobert-random" --spm "$SPM" --text "$TEXT"
+whole onnx startup "$STARTUP_ITERS" "$PYTHON" Benchmarks/baseline.py --case startup-onnx --threads "$THREADS" --onnx "$OUT/kobert.onnx" --spm "$SPM" --text "$TEXT"
+
 # Sides alternate case by case so that a change in machine load hits both alike.
 run swift sgemm 5 1;            run pytorch sgemm 5 1
 run swift tokenizer 5 1;        run pytorch tokenizer 5 1

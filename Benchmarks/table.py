@@ -94,7 +94,8 @@ def main():
             (f"(c) inference 1×{work['single']['length']}", "infer-b1"),
             ("(c) inference 64×64 padded", "infer-b64"),
             (f"(c) inference 64×longest ({work['cut'][0]['length']})", "infer-b64-cut"),
-            ("(d) sgemm 4096×768×3072", "sgemm")]
+            ("(d) sgemm 4096×768×3072", "sgemm"),
+            ("(e) whole process: load the model, classify 1 sentence", "startup")]
     header = "| case | " + " | ".join(f"{names[s]} wall (CPU)" for s in sides)
     header += " | Swift/PyTorch | Swift/ONNX |"
     out += [header, "|" + "---|" * (3 + len(sides))]
@@ -118,7 +119,7 @@ def main():
             "|" + "---|" * (2 + len(sides))]
     for label, case in rows:
         any_result = next((results[s][case] for s in sides if case in results[s]), None)
-        if any_result is None:
+        if any_result is None or case == "startup":
             continue
         size = any_result["flops"] if case == "sgemm" else statistics.mean(flops(any_result))
         cells = []

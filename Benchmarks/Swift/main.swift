@@ -26,6 +26,7 @@ struct Options {
     var threads = 2
     var workload = ""
     var csv = ""
+    var model = ""
 }
 
 struct UsageError: Error, CustomStringConvertible {
@@ -53,6 +54,7 @@ func parseOptions(_ args: [String]) throws -> Options {
         case "--threads": o.threads = max(1, try integer())
         case "--workload": o.workload = try value()
         case "--csv": o.csv = try value()
+        case "--model": o.model = try value()
         default: throw UsageError(description: "unknown argument \(args[i])")
         }
         i += 1
@@ -296,6 +298,14 @@ func runCase(_ o: Options) throws {
         encoder.outputFormatting = [.sortedKeys]
         print(String(decoding: try encoder.encode(try WorkloadBuilder.build(csv: URL(fileURLWithPath: o.csv))), as: UTF8.self))
     case "tokenizer": try tokenizerCase(options: o)
+    case "save-model":
+        // A KoBERT-shaped model directory (random weights, the built-in SentencePiece model) that
+        // `kobert-emotion predict` and transformers' `from_pretrained` both load: the start-up case.
+        guard !o.model.isEmpty else { throw UsageError(description: "--model DIR is required for case save-model") }
+        let spm = try Data(contentsOf: SentencePieceModel.builtInEmotionDialogue)
+        let model = try EmotionModel(classifier: try makeModel(), sentencePieceData: spm, pipeline: .gluonnlp,
+                                     maxLength: 64, labels: .seed)
+        try model.save(directory: URL(fileURLWithPath: o.model))
     case "train-padded": try trainCase("train-padded", batches: [try workload().padded], options: o)
     case "train-cut": try trainCase("train-cut", batches: try workload().cut, options: o)
     case "infer-b1": try inferCase("infer-b1", batch: try workload().single, options: o)
@@ -304,7 +314,7 @@ func runCase(_ o: Options) throws {
     case "sgemm": try sgemmCase(options: o)
     case "kernels": try kernelsCase(options: o)
     default:
-        throw UsageError(description: "unknown --case \"\(o.caseName)\" (workload, train-padded, train-cut, infer-b1, infer-b64, infer-b64-cut, sgemm, kernels, tokenizer)")
+        throw UsageError(description: "unknown --case \"\(o.caseName)\" (workload, save-model, train-padded, train-cut, infer-b1, infer-b64, infer-b64-cut, sgemm, kernels, tokenizer)")
     }
 }
 
