@@ -71,7 +71,8 @@ public final class BertClassifier: @unchecked Sendable {
     public static func load(directory: URL, numLabels: Int? = nil, purpose: LoadPurpose = .use) throws -> (BertClassifier, LoadReport) {
         var config = try BertConfig.load(contentsOf: directory.appendingPathComponent("config.json"))
         if let numLabels { config.numLabels = numLabels }
-        return try load(weights: directory.appendingPathComponent("model.safetensors"), config: config, purpose: purpose)
+        let (source, file) = try CheckpointFiles.open(directory: directory)
+        return try load(source, file: file, config: config, purpose: purpose)
     }
 
     /// Loads weights from a safetensors file into a model of shape `config`.
@@ -80,10 +81,11 @@ public final class BertClassifier: @unchecked Sendable {
     /// the model is used; shapes are checked before anything is allocated. A `BertModel` checkpoint
     /// (keys without `bert.`) and TF-era LayerNorm names (`gamma`/`beta`) load too.
     public static func load(weights url: URL, config: BertConfig, purpose: LoadPurpose = .use) throws -> (BertClassifier, LoadReport) {
-        let file: SafeTensorsFile
-        do { file = try SafeTensorsFile(contentsOf: url) } catch let error as SafeTensorsError {
-            throw BertError.checkpoint(file: url.path, message: error.message)
-        }
+        try load(try CheckpointFiles.openSingle(url), file: url, config: config, purpose: purpose)
+    }
+
+    /// Loads the tensors of `file` (named in errors) into a model of shape `config`.
+    public static func load(_ file: TensorSource, file url: URL, config: BertConfig, purpose: LoadPurpose = .use) throws -> (BertClassifier, LoadReport) {
         func fail(_ message: String) -> BertError { .checkpoint(file: url.path, message: message) }
         try config.validate()
         let layout = ParameterLayout(config: config)
@@ -105,7 +107,7 @@ public final class BertClassifier: @unchecked Sendable {
                 if isHead { missingHead.append(entry.name); continue }
                 throw fail("missing tensor \(candidates[0])")
             }
-            let shape = file.info(key)?.shape ?? []
+            let shape = file.shape(key) ?? []
             guard shape == entry.shape else {
                 let hint = isHead ? " (a head for \(shape.first ?? 0) labels; the model has \(config.numLabels))" : ""
                 throw fail("tensor \(key) has shape \(shape), the config expects \(entry.shape)\(hint)")
@@ -142,6 +144,10 @@ public final class BertClassifier: @unchecked Sendable {
             let destination = UnsafeMutableBufferPointer(start: model.weights[entry.offset], count: entry.count)
             do { try file.copyFloats(key, into: destination) } catch let error as SafeTensorsError {
                 throw fail(error.message)
+            } catch let error as BertError {
+                throw error
+            } catch {
+                throw fail("tensor \(key): \(error)")
             }
             // A sum of squares (in Double, vectorized) is finite exactly when every value is.
             if !kb_sum_squares(destination.baseAddress!, entry.count).isFinite,

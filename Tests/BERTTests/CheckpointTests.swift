@@ -185,3 +185,42 @@ struct StrictLoadingTests {
         #expect { _ = try BertRunner(model: model, maxBatch: 100_000_000, maxLength: 20, training: true) } throws: { "\($0)".contains("GB") }
     }
 }
+
+/// A checkpoint sharded as transformers writes large ones (`model.safetensors.index.json`).
+struct ShardedCheckpointTests {
+    let fixtures = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!
+
+    @Test func shardsLoadAsTheWholeFileDoes() throws {
+        let (model, _) = try BertClassifier.load(directory: fixtures.appendingPathComponent("tiny"))
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sharded-\(UUID().uuidString)")
+        try model.save(directory: dir)
+        try FileManager.default.removeItem(at: dir.appendingPathComponent("model.safetensors"))
+        var first = SafeTensorsWriter(), second = SafeTensorsWriter()
+        var map: [String: String] = [:]
+        for (i, entry) in model.layout.entries.enumerated() {
+            let values = Array(model.weights.tensor(entry.name)!)
+            if i % 2 == 0 { try first.add(entry.name, shape: entry.shape, floats: values) } else { try second.add(entry.name, shape: entry.shape, floats: values) }
+            map[entry.name] = i % 2 == 0 ? "model-00001-of-00002.safetensors" : "model-00002-of-00002.safetensors"
+        }
+        try first.write(to: dir.appendingPathComponent("model-00001-of-00002.safetensors"))
+        try second.write(to: dir.appendingPathComponent("model-00002-of-00002.safetensors"))
+        let index = dir.appendingPathComponent("model.safetensors.index.json")
+        try JSONSerialization.data(withJSONObject: ["metadata": ["total_size": 0], "weight_map": map]).write(to: index)
+        let (loaded, _) = try BertClassifier.load(directory: dir)
+        #expect(Array(UnsafeBufferPointer(start: loaded.weights.base, count: loaded.weights.count))
+                == Array(UnsafeBufferPointer(start: model.weights.base, count: model.weights.count)))
+
+        // A shard name that leaves the directory, and a tensor its shard does not hold, are refused.
+        var evil = map
+        evil["classifier.bias"] = "../model-00001-of-00002.safetensors"
+        try JSONSerialization.data(withJSONObject: ["weight_map": evil]).write(to: index)
+        #expect { _ = try BertClassifier.load(directory: dir) } throws: { "\($0)".contains("not a file name in the same directory") }
+        var wrong = map
+        wrong["classifier.bias"] = "model-00001-of-00002.safetensors"
+        wrong["classifier.weight"] = "model-00001-of-00002.safetensors"
+        try JSONSerialization.data(withJSONObject: ["weight_map": wrong]).write(to: index)
+        #expect { _ = try BertClassifier.load(directory: dir) } throws: { "\($0)".contains("is not in its shard") }
+        try Data("{".utf8).write(to: index)
+        #expect { _ = try BertClassifier.load(directory: dir) } throws: { "\($0)".contains("not a weight index") }
+    }
+}
