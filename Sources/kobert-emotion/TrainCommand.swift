@@ -29,8 +29,8 @@ struct Train: ParsableCommand {
     @Option(name: .shortAndLong, help: "Output directory for the model, checkpoint and reports.")
     var output = "kobert-emotion-model"
 
-    @Option(name: .long, help: "Token pipeline: gluonnlp (the seed's) or kobert-hf.")
-    var pipeline: TokenPipeline = .gluonnlp
+    @Option(name: .long, help: "Token pipeline: gluonnlp (the seed's) or kobert-hf. Default: the one the model's config.json records, else gluonnlp.")
+    var pipeline: TokenPipeline?
 
     @Option(name: .long, help: "Maximum tokens per sentence, [CLS] and [SEP] included.") var maxLen = 64
     @Option(name: .long, help: "Sentences per batch.") var batchSize = 64
@@ -84,7 +84,8 @@ struct Train: ParsableCommand {
         if !job.loadReport.unusedKeys.isEmpty {
             print("model: \(job.loadReport.unusedKeys.count) checkpoint tensors not used (e.g. \(job.loadReport.unusedKeys.prefix(3).joined(separator: ", ")))")
         }
-        print("training: \(options.epochs) epochs, batch \(options.batchSize), max length \(options.maxLength), lr \(options.learningRate), warm-up \(options.warmupRatio), clip \(options.maxGradNorm), dropout \(options.dropout), weight decay \(options.weightDecay), \(pipeline.rawValue) tokens")
+        print("training: \(options.epochs) epochs, batch \(options.batchSize), max length \(options.maxLength), lr \(options.learningRate), warm-up \(options.warmupRatio), clip \(options.maxGradNorm), dropout \(options.dropout), weight decay \(options.weightDecay)")
+        print("tokens: \(job.pipeline.pipeline.rawValue) (\(job.pipeline.reason))")
 
         let stop = StopFlag()
         var bar = ProgressBar(label: "epoch 1", total: 1)

@@ -230,3 +230,21 @@ struct WhatRanTests {
         }
     }
 }
+
+/// Which token pipeline a pretrained directory gets (issue #13, the XLNetTokenizer trap).
+struct PipelineChoiceTests {
+    @Test func kobertsXLNetTokenizerConfigIsNotFollowed() throws {
+        let dir = try temporaryDirectory()
+        try Data(#"{"hidden_size": 8}"#.utf8).write(to: dir.appendingPathComponent("config.json"))
+        try Data(#"{"tokenizer_class": "XLNetTokenizer", "padding_side": "left"}"#.utf8)
+            .write(to: dir.appendingPathComponent("tokenizer_config.json"))
+        let chosen = try TrainingJob.choosePipeline(nil, directory: dir)
+        #expect(chosen.pipeline == .gluonnlp && chosen.reason.contains("XLNetTokenizer") && chosen.reason.contains("not followed"))
+        #expect(try TrainingJob.choosePipeline(.kobertHF, directory: dir).pipeline == .kobertHF)
+        // A model this tool saved records its pipeline, and that wins over the default.
+        try Data(#"{"hidden_size": 8, "tokenizer_pipeline": "kobert-hf"}"#.utf8).write(to: dir.appendingPathComponent("config.json"))
+        #expect(try TrainingJob.choosePipeline(nil, directory: dir).pipeline == .kobertHF)
+        try Data(#"{"tokenizer_pipeline": "xlnet"}"#.utf8).write(to: dir.appendingPathComponent("config.json"))
+        #expect { _ = try TrainingJob.choosePipeline(nil, directory: dir) } throws: { "\($0)".contains("unknown tokenizer_pipeline") }
+    }
+}

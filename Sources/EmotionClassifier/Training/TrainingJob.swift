@@ -71,7 +71,11 @@ public final class TrainingJob {
     public private(set) var loadReport = BertClassifier.LoadReport()
     private let loadSeconds: Double
 
-    public init(data: DataOptions, model source: ModelSource, pipeline: TokenPipeline = .gluonnlp,
+    /// The token pipeline the run uses, and why (for the log).
+    public let pipeline: (pipeline: TokenPipeline, reason: String)
+
+    /// - Parameter pipeline: the token pipeline; nil chooses it (see `choosePipeline`).
+    public init(data: DataOptions, model source: ModelSource, pipeline: TokenPipeline? = nil,
                 options: TrainingOptions, output: URL) throws {
         let start = Date()
         self.data = data
@@ -88,10 +92,12 @@ public final class TrainingJob {
             do { spm = try Data(contentsOf: spmURL) } catch {
                 throw EmotionModelError("\(spmURL.path): cannot read the SentencePiece model (\(error.localizedDescription))")
             }
-            model = try EmotionModel(classifier: encoder, sentencePieceData: spm, pipeline: pipeline,
+            self.pipeline = try Self.choosePipeline(pipeline, directory: dir)
+            model = try EmotionModel(classifier: encoder, sentencePieceData: spm, pipeline: self.pipeline.pipeline,
                                      maxLength: options.maxLength, labels: dataset.labels)
             modelDescription = dir.path
         case .scratch(let shape):
+            self.pipeline = (pipeline ?? .gluonnlp, pipeline == nil ? "the seed's pipeline" : "--pipeline")
             let spmData = try Data(contentsOf: SentencePieceModel.builtInEmotionDialogue)
             let vocab = try SentencePieceModel(data: spmData).count
             let config = BertConfig(vocabSize: vocab, hiddenSize: shape.hiddenSize, numHiddenLayers: shape.layers,
@@ -99,7 +105,7 @@ public final class TrainingJob {
                                     maxPositionEmbeddings: max(64, options.maxLength), padTokenId: 1,
                                     numLabels: dataset.labels.names.count)
             model = try EmotionModel(classifier: try BertClassifier(config: config, seed: options.seed),
-                                     sentencePieceData: spmData, pipeline: pipeline, maxLength: options.maxLength,
+                                     sentencePieceData: spmData, pipeline: pipeline ?? .gluonnlp, maxLength: options.maxLength,
                                      labels: dataset.labels)
             modelDescription = "from scratch: \(shape.layers) layers, hidden \(shape.hiddenSize), \(shape.heads) heads, intermediate \(shape.intermediateSize), vocabulary \(vocab)"
         }
@@ -135,6 +141,25 @@ public final class TrainingJob {
                               totalSeconds: loadSeconds + Date().timeIntervalSince(start))
         try report.write(to: output)
         return report
+    }
+
+    /// The pipeline for a pretrained model directory: the one asked for; else the one its
+    /// config.json records (a model this tool saved); else gluonnlp, the seed's. transformers'
+    /// `tokenizer_config.json` of KoBERT names `XLNetTokenizer`, which pads on the left and puts
+    /// [CLS] last: it is never followed.
+    static func choosePipeline(_ asked: TokenPipeline?, directory: URL) throws -> (pipeline: TokenPipeline, reason: String) {
+        if let asked { return (asked, "--pipeline") }
+        let configURL = directory.appendingPathComponent("config.json")
+        if let recorded = try EmotionModel.ApplicationConfig.load(configURL).pipeline(file: configURL) {
+            return (recorded, "recorded in the model's config.json")
+        }
+        let tokenizerConfig = directory.appendingPathComponent("tokenizer_config.json")
+        if let data = try? Data(contentsOf: tokenizerConfig), data.count < 1 << 20,
+           let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+           let name = object["tokenizer_class"] as? String {
+            return (.gluonnlp, "the seed's pipeline; tokenizer_config.json names \(name.prefix(40)), which KoBERT's Hugging Face tokenizer implements with [CLS] last and left padding, so it is not followed")
+        }
+        return (.gluonnlp, "the seed's pipeline")
     }
 
     /// FNV-1a over the training texts and labels, in order.
