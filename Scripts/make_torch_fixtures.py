@@ -89,6 +89,8 @@ def view_fixtures():
     torch.save(state, path("views.bin"))
     torch.save(state, path("views-legacy.bin"), _use_new_zipfile_serialization=False)
     save_file(contiguous(state), path("views.safetensors"))
+    # Pickle protocol 4: FRAME, MEMOIZE, SHORT_BINUNICODE, STACK_GLOBAL.
+    torch.save(state, path("views-proto4.bin"), pickle_protocol=4)
 
 
 # ---- hostile files: raw pickle bytes -------------------------------------------------------------

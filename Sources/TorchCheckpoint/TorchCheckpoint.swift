@@ -282,11 +282,10 @@ public final class TorchCheckpoint: @unchecked Sendable {
                 .malformed(file: file, at: TorchCheckpointLocation(part: part, offset: offset), reason: reason)
             }
             var position = 0
+            /// The next pickle; the legacy format is five pickles back to back, then the storages.
             func next() throws -> (PickleValue, Unpickler) {
-                let start = position
                 let result = try unpickle(bytes, start: position, layout: .legacy, file: file, part: part, base: 0)
                 position = result.1.position
-                _ = start
                 return result
             }
             guard case .bigInt(let magic) = try next().0, magic == legacyMagic else {

@@ -76,7 +76,7 @@ func expectSame(_ checkpoint: TorchCheckpoint, as reference: SafeTensorsFile,
         }
     }
 
-    @Test(arguments: ["views.bin", "views-legacy.bin"])
+    @Test(arguments: ["views.bin", "views-legacy.bin", "views-proto4.bin"])
     func sharedStoragesAndStridedViews(_ file: String) throws {
         let checkpoint = try TorchCheckpoint(contentsOf: fixture(file))
         try expectSame(checkpoint, as: try SafeTensorsFile(contentsOf: fixture("views.safetensors")))
