@@ -6,6 +6,15 @@ enum StridedCopy {
     static func copy(from storage: UnsafeRawBufferPointer, dtype: TorchDType, offset: Int, shape: [Int],
                      strides: [Int], into destination: UnsafeMutableBufferPointer<Float>) {
         guard destination.count > 0 else { return }
+        #if _endian(little)
+        if dtype == .float32, isRowMajor(shape: shape, strides: strides) {
+            // Contiguous float32 (the common case): one copy of the bytes.
+            let start = offset * 4
+            UnsafeMutableRawBufferPointer(destination).copyMemory(
+                from: UnsafeRawBufferPointer(rebasing: storage[start..<start + destination.count * 4]))
+            return
+        }
+        #endif
         switch dtype {
         case .float32: gather(storage, offset, shape, strides, destination) { Float(bitPattern: $0 as UInt32) }
         case .float16: gather(storage, offset, shape, strides, destination) { halfToFloat($0 as UInt16) }
@@ -13,6 +22,16 @@ enum StridedCopy {
         case .float64: gather(storage, offset, shape, strides, destination) { Float(Double(bitPattern: $0 as UInt64)) }
         case .int64, .int32, .int16, .int8, .uint8, .bool: break
         }
+    }
+
+    /// Whether the strides are those of a contiguous row-major layout (size-1 dimensions have stride 0).
+    static func isRowMajor(shape: [Int], strides: [Int]) -> Bool {
+        var expected = 1
+        for (size, stride) in zip(shape, strides).reversed() {
+            if size != 1 && stride != expected { return false }
+            expected *= size
+        }
+        return true
     }
 
     /// Walks the view in row-major order: an odometer over all dimensions but the last, and a strided
