@@ -11,10 +11,12 @@ let package = Package(
         .library(name: "BERT", targets: ["BERT"]),
         .library(name: "SafeTensors", targets: ["SafeTensors"]),
         .library(name: "SentencePiece", targets: ["SentencePiece"]),
+        .library(name: "TorchCheckpoint", targets: ["TorchCheckpoint"]),
         .executable(name: "kobert-emotion", targets: ["kobert-emotion"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
     ],
     targets: [
         // OpenBLAS on Linux (libopenblas-dev). On Apple platforms Kernels imports Accelerate instead.
@@ -33,6 +35,8 @@ let package = Package(
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
         .target(name: "SafeTensors"),
+        // PyTorch checkpoints (pytorch_model.bin) through a restricted unpickler; nothing is executed.
+        .target(name: "TorchCheckpoint", dependencies: [.product(name: "ZIPFoundation", package: "ZIPFoundation")]),
         .target(name: "BERT", dependencies: ["Kernels", "CKernels", "SafeTensors"], swiftSettings: [.swiftLanguageMode(.v5)]),
         .target(
             name: "SentencePiece",
@@ -51,6 +55,9 @@ let package = Package(
         .testTarget(name: "BERTTests", dependencies: ["BERT"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SentencePieceTests", dependencies: ["SentencePiece", "EmotionClassifier"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EmotionClassifierTests", dependencies: ["EmotionClassifier"], resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "TorchCheckpointTests",
+            dependencies: ["TorchCheckpoint", "SafeTensors", .product(name: "ZIPFoundation", package: "ZIPFoundation")], resources: [.copy("Fixtures")]),
         .testTarget(name: "CLITests", dependencies: ["kobert-emotion"]),
         // Side-by-side benchmark (Benchmarks/run.sh); not part of the tests.
         .executableTarget(name: "kobert-bench", dependencies: ["EmotionClassifier", "SentencePiece", "BERT", "Kernels"], path: "Benchmarks/Swift"),

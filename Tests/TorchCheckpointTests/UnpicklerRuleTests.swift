@@ -1,0 +1,69 @@
+import Foundation
+import Testing
+import TorchCheckpoint
+
+/// A hand-written state-dict pickle (without PROTO and STOP) and what must come of it.
+struct PickleCase: Sendable, CustomTestStringConvertible {
+    let label: String
+    let body: [UInt8]
+    /// A substring of the error, or nil if the file must load (with no tensors).
+    let expected: String?
+    var testDescription: String { label }
+}
+
+/// Pickle bytes written as text: each unicode scalar (all below 256) is one byte.
+private func bytes(_ text: String) -> [UInt8] { text.unicodeScalars.map { UInt8(truncatingIfNeeded: $0.value) } }
+private let orderedDict = bytes("ccollections\nOrderedDict\n") + bytes(")R")
+
+private let pickleCases: [PickleCase] = [
+    PickleCase(label: "empty dict", body: bytes("}"), expected: nil),
+    PickleCase(label: "OrderedDict with _metadata BUILD", body: orderedDict + [0x7D, 0x8C, 0x09] + bytes("_metadata") + orderedDict
+               + [0x8C, 0x00, 0x7D, 0x8C, 0x07] + bytes("version") + [0x4B, 0x01] + bytes("sssb"), expected: nil),
+    PickleCase(label: "APPEND to a list inside another", body: bytes("]q\0]h\0ah\0Na"), expected: "APPEND to a list that is already inside another container"),
+    PickleCase(label: "list into itself", body: bytes("]q\0h\0a"), expected: "a list cannot contain itself"),
+    PickleCase(label: "dict into itself", body: bytes("}q\0K\u{1}h\0s"), expected: "a dict cannot contain itself"),
+    PickleCase(label: "SETITEM on a list", body: bytes("]NNs"), expected: "SETITEM on a list"),
+    PickleCase(label: "APPEND to a dict", body: bytes("}Na"), expected: "APPEND to a dict"),
+    PickleCase(label: "tuple dict key", body: bytes("})Ns"), expected: "dict key of type tuple"),
+    PickleCase(label: "BUILD on OrderedDict with a list", body: orderedDict + bytes("]b"), expected: "BUILD on an OrderedDict with a list state"),
+    PickleCase(label: "BUILD on a plain dict", body: bytes("}}b"), expected: "BUILD on a dict is not allowed"),
+    PickleCase(label: "OrderedDict with arguments", body: bytes("ccollections\nOrderedDict\n]\u{85}R"), expected: "collections.OrderedDict called with 1 arguments"),
+    PickleCase(label: "rebuild without arguments", body: bytes("ctorch._utils\n_rebuild_tensor_v2\n)R"), expected: "_rebuild_tensor_v2 expects 6 or 7 arguments, got 0"),
+    PickleCase(label: "REDUCE on a string", body: bytes("N\u{8c}\u{1}a)R"), expected: "REDUCE on a str"),
+    PickleCase(label: "value not a tensor", body: bytes("}\u{8c}\u{1}aK\u{1}s"), expected: "state dict entry 'a' is a int, not a tensor"),
+    PickleCase(label: "device is harmless but not a state dict", body: bytes("ctorch\ndevice\n\u{8c}\u{3}cpu\u{85}R"), expected: "holds a torch.device, not a state dict"),
+    PickleCase(label: "memo index never stored", body: [0x6A, 0xFF, 0xFF, 0xFF, 0xFF], expected: "memo index 4294967295 was never stored"),
+    PickleCase(label: "forged BINUNICODE length", body: [0x58, 0xFF, 0xFF, 0xFF, 0x7F], expected: "needs 2147483647 bytes but only 5 remain"),
+    PickleCase(label: "forged BINUNICODE8 length", body: [0x8D] + [UInt8](repeating: 0xFF, count: 8), expected: "string of 18446744073709551615 bytes"),
+    PickleCase(label: "forged FRAME length", body: [0x95] + [UInt8](repeating: 0xFF, count: 8), expected: "frame of 18446744073709551615 bytes"),
+    PickleCase(label: "invalid UTF-8", body: [0x8C, 0x02, 0xC3, 0x28], expected: "not valid UTF-8"),
+    PickleCase(label: "stack underflow", body: bytes("a"), expected: "stack underflow"),
+    PickleCase(label: "MARK left open", body: bytes("(}"), expected: "MARK left open at STOP"),
+    PickleCase(label: "INST", body: bytes("ios\nsystem\n"), expected: "opcode INST"),
+    PickleCase(label: "text persistent id", body: bytes("P0\n"), expected: "opcode PERSID"),
+    PickleCase(label: "non-storage persistent id", body: bytes("(\u{8c}\u{3}fooNNNNNtQ"), expected: "persistent id is not ('storage'"),
+    PickleCase(label: "global in a sub-module", body: bytes("ctorch._utils\n_rebuild_tensor\n"), expected: "refused global 'torch._utils._rebuild_tensor'"),
+    PickleCase(label: "unsupported storage type", body: bytes("ctorch\nComplexFloatStorage\n"), expected: "refused global 'torch.ComplexFloatStorage'"),
+]
+
+@Suite struct UnpicklerRuleTests {
+    @Test(arguments: pickleCases)
+    func rule(_ rule: PickleCase) throws {
+        let url = try TemporaryFiles.write(Legacy.file(statePickle: [0x80, 0x02] + rule.body + [0x2E]), name: "rule-\(rule.label).bin")
+        defer { try? FileManager.default.removeItem(at: url) }
+        if let expected = rule.expected {
+            let error = #expect(throws: TorchCheckpointError.self) { try TorchCheckpoint(contentsOf: url) }
+            #expect(error?.description.contains(expected) == true, "\(String(describing: error))")
+        } else {
+            #expect(try TorchCheckpoint(contentsOf: url).names.isEmpty)
+        }
+    }
+
+    @Test func bigEndianLegacyFileIsRefused() throws {
+        let big = try TemporaryFiles.write(Legacy.file(statePickle: bytes("\u{80}\u{2}}."), littleEndian: false), name: "big.bin")
+        let error = #expect(throws: TorchCheckpointError.self) { try TorchCheckpoint(contentsOf: big) }
+        #expect(error?.description.contains("big-endian") == true, "\(String(describing: error))")
+        let little = try TemporaryFiles.write(Legacy.file(statePickle: bytes("\u{80}\u{2}}."), littleEndian: true), name: "little.bin")
+        #expect(try TorchCheckpoint(contentsOf: little).names.isEmpty)
+    }
+}
