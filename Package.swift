@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "SafeTensors"),
         // PyTorch checkpoints (pytorch_model.bin) through a restricted unpickler; nothing is executed.
         .target(name: "TorchCheckpoint", dependencies: [.product(name: "ZIPFoundation", package: "ZIPFoundation")]),
-        .target(name: "BERT", dependencies: ["Kernels", "CKernels", "SafeTensors"], swiftSettings: [.swiftLanguageMode(.v5)]),
+        .target(name: "BERT", dependencies: ["Kernels", "CKernels", "SafeTensors", "TorchCheckpoint"], swiftSettings: [.swiftLanguageMode(.v5)]),
         .target(
             name: "SentencePiece",
             resources: [.copy("Resources/emotion-dialogue.model")]

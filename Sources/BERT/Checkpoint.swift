@@ -1,5 +1,6 @@
 import Foundation
 import SafeTensors
+import TorchCheckpoint
 
 /// Named float tensors read from a checkpoint: what the BERT loader needs of a file format.
 /// `SafeTensorsFile` is one; a PyTorch `pytorch_model.bin` reader and a sharded checkpoint are others.
@@ -10,6 +11,12 @@ public protocol TensorSource: AnyObject {
     func shape(_ name: String) -> [Int]?
     /// Converts tensor `name` to float32 into `destination`, which holds exactly its element count.
     func copyFloats(_ name: String, into destination: UnsafeMutableBufferPointer<Float>) throws
+}
+
+extension TorchCheckpoint: TensorSource {
+    public func copyFloats(_ name: String, into destination: UnsafeMutableBufferPointer<Float>) throws {
+        try copyFloats(name, into: destination, expectedShape: nil)
+    }
 }
 
 extension SafeTensorsFile: TensorSource {
@@ -39,10 +46,13 @@ public enum CheckpointFiles {
         throw BertError.checkpoint(file: directory.path, message: "no weights: none of \(candidates.joined(separator: ", "))")
     }
 
-    /// One weights file, by its extension.
+    /// One weights file: a PyTorch `torch.save` file (zip or legacy, by its first bytes), else safetensors.
     static func openSingle(_ url: URL) throws -> TensorSource {
-        if url.pathExtension == "bin" || url.pathExtension == "pt" || url.pathExtension == "pth" {
-            throw BertError.checkpoint(file: url.path, message: "PyTorch checkpoints cannot be read yet")
+        let head = (try? FileHandle(forReadingFrom: url)).flatMap { h in defer { try? h.close() }; return try? h.read(upToCount: 4) } ?? Data()
+        if head.starts(with: [0x50, 0x4B, 0x03, 0x04]) || head.starts(with: [0x80]) {
+            do { return try TorchCheckpoint(contentsOf: url) } catch {
+                throw BertError.checkpoint(file: url.path, message: withoutFile(error, url.path))
+            }
         }
         do { return try SafeTensorsFile(contentsOf: url) } catch let error as SafeTensorsError {
             throw BertError.checkpoint(file: url.path, message: error.message)
@@ -88,4 +98,11 @@ final class ShardedTensors: TensorSource {
         guard let file = fileOf[name], let shard = shards[file] else { throw BertError.checkpoint(file: name, message: "no such tensor") }
         try shard.copyFloats(name, into: destination)
     }
+}
+
+/// An error's description without the leading "FILE: " that readers put there, so a message that
+/// names the file again does not print its path twice.
+func withoutFile(_ error: Error, _ path: String) -> String {
+    let text = "\(error)"
+    return text.hasPrefix(path + ": ") ? String(text.dropFirst(path.count + 2)) : text
 }

@@ -142,12 +142,10 @@ public final class BertClassifier: @unchecked Sendable {
         let model = try BertClassifier(config, zeroed: false)
         for (entry, key) in sources {
             let destination = UnsafeMutableBufferPointer(start: model.weights[entry.offset], count: entry.count)
-            do { try file.copyFloats(key, into: destination) } catch let error as SafeTensorsError {
-                throw fail(error.message)
-            } catch let error as BertError {
+            do { try file.copyFloats(key, into: destination) } catch let error as BertError {
                 throw error
             } catch {
-                throw fail("tensor \(key): \(error)")
+                throw fail(withoutFile(error, url.path))
             }
             // A sum of squares (in Double, vectorized) is finite exactly when every value is.
             if !kb_sum_squares(destination.baseAddress!, entry.count).isFinite,

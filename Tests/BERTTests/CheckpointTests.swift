@@ -224,3 +224,47 @@ struct ShardedCheckpointTests {
         #expect { _ = try BertClassifier.load(directory: dir) } throws: { "\($0)".contains("not a weight index") }
     }
 }
+
+/// `pytorch_model.bin` in a model directory loads exactly as the same weights in safetensors
+/// (fixtures of Scripts/make_torch_fixtures.py: a random BertForSequenceClassification, hidden 8).
+struct PyTorchDirectoryTests {
+    static let torchFixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("TorchCheckpointTests/Fixtures")
+
+    func directory(weights: String, as name: String) throws -> URL {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("torchdir-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let config = BertConfig(vocabSize: 50, hiddenSize: 8, numHiddenLayers: 2, numAttentionHeads: 4, intermediateSize: 37,
+                                maxPositionEmbeddings: 16, numLabels: 7)
+        try config.configJSON().write(to: dir.appendingPathComponent("config.json"))
+        try FileManager.default.copyItem(at: Self.torchFixtures.appendingPathComponent(weights), to: dir.appendingPathComponent(name))
+        return dir
+    }
+
+    func values(_ m: BertClassifier) -> [UInt32] {
+        UnsafeBufferPointer(start: m.weights.base, count: m.weights.count).map(\.bitPattern)
+    }
+
+    @Test func pytorchCheckpointsLoadBitExactly() throws {
+        let reference = try directory(weights: "bert.safetensors", as: "model.safetensors")
+        let (want, _) = try BertClassifier.load(directory: reference, purpose: .fineTune(seed: 0))
+        for file in ["pytorch_model.bin", "bert-legacy.bin"] {
+            let (got, report) = try BertClassifier.load(directory: try directory(weights: file, as: "pytorch_model.bin"), purpose: .fineTune(seed: 0))
+            #expect(values(got) == values(want), "\(file)")
+            #expect(!report.freshHead, "\(file)")
+        }
+        // A plain BertModel (no prefix, no head): the encoder exactly, a fresh head.
+        let (encoder, report) = try BertClassifier.load(directory: try directory(weights: "bertmodel-legacy.bin", as: "pytorch_model.bin"),
+                                                        purpose: .fineTune(seed: 0))
+        #expect(report.freshHead)
+        for entry in want.layout.entries where entry.name.hasPrefix("bert.") {
+            #expect(Array(encoder.weights.tensor(entry.name)!) == Array(want.weights.tensor(entry.name)!), "\(entry.name)")
+        }
+        // A hostile pickle in a model directory: the loader's error names the file and the global.
+        let hostile = try directory(weights: "hostile-os-system.bin", as: "pytorch_model.bin")
+        #expect { _ = try BertClassifier.load(directory: hostile) } throws: {
+            let text = "\($0)"
+            return text.contains("pytorch_model.bin") && text.contains("os.system") && text.components(separatedBy: "pytorch_model.bin").count == 2
+        }
+    }
+}
