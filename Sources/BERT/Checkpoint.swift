@@ -46,10 +46,13 @@ public enum CheckpointFiles {
         throw BertError.checkpoint(file: directory.path, message: "no weights: none of \(candidates.joined(separator: ", "))")
     }
 
-    /// One weights file: a PyTorch `torch.save` file (zip or legacy, by its first bytes), else safetensors.
+    /// One weights file: safetensors (an 8-byte header length, then `{`), or a PyTorch `torch.save`
+    /// file (a zip archive, or a legacy pickle: PROTO 2, then the magic number as LONG1).
     static func openSingle(_ url: URL) throws -> TensorSource {
-        let head = (try? FileHandle(forReadingFrom: url)).flatMap { h in defer { try? h.close() }; return try? h.read(upToCount: 4) } ?? Data()
-        if head.starts(with: [0x50, 0x4B, 0x03, 0x04]) || head.starts(with: [0x80]) {
+        let head = [UInt8]((try? FileHandle(forReadingFrom: url)).flatMap { h in defer { try? h.close() }; return try? h.read(upToCount: 9) } ?? Data())
+        let isSafeTensors = head.count == 9 && head[8] == UInt8(ascii: "{")
+        if !isSafeTensors && (head.starts(with: [0x50, 0x4B, 0x03, 0x04]) || head.starts(with: [0x80, 0x02, 0x8A])
+                              || ["bin", "pt", "pth"].contains(url.pathExtension)) {
             do { return try TorchCheckpoint(contentsOf: url) } catch {
                 throw BertError.checkpoint(file: url.path, message: withoutFile(error, url.path))
             }
