@@ -15,6 +15,9 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // .xlsx datasets: the zip container and its XML parts.
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+        .package(url: "https://github.com/drmohundro/SWXMLHash", from: "8.1.1"),
     ],
     targets: [
         // OpenBLAS on Linux (libopenblas-dev). On Apple platforms Kernels imports Accelerate instead.
@@ -38,7 +41,14 @@ let package = Package(
             name: "SentencePiece",
             resources: [.copy("Resources/emotion-dialogue.model")]
         ),
-        .target(name: "EmotionClassifier", dependencies: ["BERT", "SentencePiece"], resources: [.copy("Resources/sample-emotions.csv")]),
+        .target(
+            name: "EmotionClassifier",
+            dependencies: [
+                "BERT", "SentencePiece",
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+                .product(name: "SWXMLHash", package: "SWXMLHash"),
+            ],
+            resources: [.copy("Resources/sample-emotions.csv")]),
         .executableTarget(
             name: "kobert-emotion",
             dependencies: [
