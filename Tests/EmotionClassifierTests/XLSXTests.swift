@@ -147,7 +147,7 @@ func xlsxFixture(_ name: String) -> URL { fixtureURL("xlsx/" + name) }
     @Test func malformedAndDeepXML() {
         if case .badXML(let part, _)? = spreadsheetError("bad-xml.xlsx") {
             #expect(part == "xl/worksheets/sheet1.xml")
-        } else { Issue.record("bad-xml.xlsx") }
+        } else { Issue.record("bad-xml.xlsx: \(String(describing: spreadsheetError("bad-xml.xlsx")))") }
         // 100,000 nested elements: refused by the parser's depth limit, not a stack overflow.
         if case .badXML(let part, _)? = spreadsheetError("deep.xlsx") {
             #expect(part == "xl/worksheets/sheet1.xml")
@@ -229,6 +229,13 @@ func xlsxFixture(_ name: String) -> URL { fixtureURL("xlsx/" + name) }
         } catch {
             return error.description
         }
+    }
+
+    @Test func escapedCharacters() {
+        #expect(scalars(XLSXWorkbook.decodeEscapes("줄_x000D_바꿈")) == scalars("줄\r바꿈"))
+        #expect(scalars(XLSXWorkbook.decodeEscapes("_x005F_x0041_")) == scalars("_x0041_"))
+        #expect(scalars(XLSXWorkbook.decodeEscapes("_x00G1_ _x12_ 끝_x")) == scalars("_x00G1_ _x12_ 끝_x"))
+        #expect(scalars(XLSXWorkbook.decodeEscapes("_xD800_")) == scalars("_xD800_"))   // a lone surrogate stays text
     }
 
     @Test func cellReferences() {

@@ -94,6 +94,8 @@ public struct SpreadsheetRow: Sendable, Equatable {
 }
 
 /// An .xlsx workbook (Office Open XML spreadsheet): the sheet names and, on request, a sheet's cell text.
+/// The small parts (relationships, workbook) are read as SWXMLHash trees, the shared strings and the sheet
+/// by streaming (`XLSXStreaming`).
 ///
 /// Reads shared strings (rich-text runs joined, phonetic runs left out), inline strings, numbers, booleans
 /// (`TRUE`/`FALSE`), dates and formula results as the text stored in the file; cell references that skip
@@ -206,73 +208,13 @@ public final class XLSXWorkbook {
             chosen = sheetParts[0]
         }
         let strings = try loadSharedStrings()
-        let root = try Self.parse(try Self.read(chosen.part, archive, entries, limits), part: chosen.part)
-        var rows: [SpreadsheetRow] = []
-        var previousRow = 0
-        for rowElement in Self.descendants(of: root, path: ["worksheet", "sheetData", "row"]) {
-            var number = previousRow + 1
-            if let r = rowElement.attribute(named: "r") {
-                guard let value = Int(r), value >= 1, value <= 1 << 24 else {
-                    throw .badCell(sheet: chosen.name, row: previousRow + 1, cell: "", reason: "bad row number \"\(r)\"")
-                }
-                number = value
-            }
-            previousRow = number
-            var cells: [SpreadsheetCell] = []
-            var nextColumn = 0
-            for cell in rowElement.childElements where cell.name == "c" {
-                let reference = cell.attribute(named: "r")
-                var column = nextColumn
-                if let reference {
-                    guard let parsed = Self.column(ofReference: reference) else {
-                        throw .badCell(sheet: chosen.name, row: number, cell: reference, reason: "bad cell reference")
-                    }
-                    column = parsed
-                }
-                let label = reference ?? Self.columnName(column) + String(number)
-                guard column >= nextColumn else {
-                    throw .badCell(sheet: chosen.name, row: number, cell: label, reason: "cell out of column order")
-                }
-                guard column < 16_384 else {
-                    throw .badCell(sheet: chosen.name, row: number, cell: label, reason: "column beyond XFD")
-                }
-                nextColumn = column + 1
-                let text = try cellText(cell, strings: strings, sheet: chosen.name, row: number, label: label)
-                if !text.isEmpty { cells.append(SpreadsheetCell(column: column, text: text)) }
-            }
-            if !cells.isEmpty { rows.append(SpreadsheetRow(number: number, cells: cells)) }
-        }
+        let data = try Self.read(chosen.part, archive, entries, limits)
+        try Self.checkStructure(data, part: chosen.part)
+        let rows = try XLSXStreaming.rows(data, part: chosen.part, sheet: chosen.name, strings: strings)
         return (chosen.name, rows)
     }
 
     // MARK: - Cells
-
-    private func cellText(_ cell: XMLElement, strings: [String], sheet: String, row: Int, label: String) throws(XLSXError) -> String {
-        let type = cell.attribute(named: "t") ?? "n"
-        let value = cell.childElements.first { $0.name == "v" }?.text
-        switch type {
-        case "s":
-            guard let value else { return "" }
-            guard let index = Int(value.trimmingCharacters(in: .whitespaces)), index >= 0, index < strings.count else {
-                throw .badCell(sheet: sheet, row: row, cell: label,
-                               reason: "shared string index \"\(value)\" out of range (\(strings.count) strings)")
-            }
-            return strings[index]
-        case "inlineStr":
-            guard let inline = cell.childElements.first(where: { $0.name == "is" }) else { return value ?? "" }
-            return Self.stringItemText(inline)
-        case "b":
-            switch value?.trimmingCharacters(in: .whitespaces) {
-            case "1": return "TRUE"
-            case "0": return "FALSE"
-            case nil: return ""
-            case let other?: throw .badCell(sheet: sheet, row: row, cell: label, reason: "bad boolean \"\(other)\"")
-            }
-        default:
-            // n (number), str (formula result), e (error such as #N/A), d (ISO date): the stored text.
-            return value ?? ""
-        }
-    }
 
     private func loadSharedStrings() throws(XLSXError) -> [String] {
         if let sharedStrings { return sharedStrings }
@@ -280,24 +222,34 @@ public final class XLSXWorkbook {
             sharedStrings = []
             return []
         }
-        let root = try Self.parse(try Self.read(part, archive, entries, limits), part: part)
-        let strings = Self.descendants(of: root, path: ["sst", "si"]).map(Self.stringItemText)
+        let data = try Self.read(part, archive, entries, limits)
+        try Self.checkStructure(data, part: part)
+        let strings = try XLSXStreaming.sharedStrings(data, part: part)
         sharedStrings = strings
         return strings
     }
 
-    /// The text of a string item (`si` or `is`): its `t`, or its rich-text runs' `t` joined; phonetic runs
-    /// (`rPh`) are left out.
-    private static func stringItemText(_ item: XMLElement) -> String {
-        var text = ""
-        for child in item.childElements {
-            switch child.name {
-            case "t": text += child.text
-            case "r": for t in child.childElements where t.name == "t" { text += t.text }
-            default: break
+    /// Undoes SpreadsheetML's `_xHHHH_` escapes (how Excel stores characters XML cannot hold, such as a
+    /// carriage return `_x000D_`; a literal `_x` sequence is stored as `_x005F_x...`).
+    static func decodeEscapes(_ text: String) -> String {
+        guard text.contains("_x") else { return text }
+        let scalars = Array(text.unicodeScalars)
+        var result = String.UnicodeScalarView()
+        var i = 0
+        while i < scalars.count {
+            if scalars[i] == "_", i + 6 < scalars.count, scalars[i + 1] == "x", scalars[i + 6] == "_" {
+                let hex = String(String.UnicodeScalarView(scalars[(i + 2)..<(i + 6)]))
+                if hex.unicodeScalars.allSatisfy(\.properties.isASCIIHexDigit), let value = UInt32(hex, radix: 16),
+                   let scalar = Unicode.Scalar(value) {
+                    result.append(scalar)
+                    i += 7
+                    continue
+                }
             }
+            result.append(scalars[i])
+            i += 1
         }
-        return text
+        return String(result)
     }
 
     /// 0-based column of a reference such as `B3` (letters, then digits), nil if malformed.
@@ -429,9 +381,7 @@ public final class XLSXWorkbook {
     /// type declaration (which SpreadsheetML never uses: entities, external references) or nesting deeper
     /// than `maxDepth` is refused before the XML parser sees the bytes.
     private static func parse(_ data: Data, part: String) throws(XLSXError) -> XMLElement {
-        if let problem = data.withUnsafeBytes({ structureProblem(in: $0.bindMemory(to: UInt8.self)) }) {
-            throw .badXML(part: part, reason: problem)
-        }
+        try checkStructure(data, part: part)
         let indexer = XMLHash.config { options in
             options.shouldProcessNamespaces = true
             options.detectParsingErrors = true
@@ -445,20 +395,31 @@ public final class XLSXWorkbook {
         return root.childElements[0]
     }
 
+    /// Refuses a DTD or nesting deeper than `maxDepth` (see `structureProblem`).
+    static func checkStructure(_ data: Data, part: String) throws(XLSXError) {
+        if let problem = data.withUnsafeBytes({ structureProblem(in: $0.bindMemory(to: UInt8.self)) }) {
+            throw .badXML(part: part, reason: problem)
+        }
+    }
+
     /// Scans XML bytes for a DTD or excessive nesting without parsing them (an iterative pass over the
     /// bytes: tags, quoted attribute values, comments, CDATA and processing instructions).
     static func structureProblem(in bytes: UnsafeBufferPointer<UInt8>) -> String? {
         let lt = UInt8(ascii: "<"), gt = UInt8(ascii: ">"), slash = UInt8(ascii: "/")
         let bang = UInt8(ascii: "!"), question = UInt8(ascii: "?")
-        func starts(_ literal: String, at index: Int) -> Bool {
-            let utf8 = Array(literal.utf8)
-            guard index + utf8.count <= bytes.count else { return false }
-            return (0..<utf8.count).allSatisfy { bytes[index + $0] == utf8[$0] }
+        func starts(_ literal: StaticString, at index: Int) -> Bool {
+            let count = literal.utf8CodeUnitCount
+            guard index + count <= bytes.count else { return false }
+            let pointer = literal.utf8Start
+            for k in 0..<count where bytes[index + k] != pointer[k] { return false }
+            return true
         }
-        func find(_ literal: String, from index: Int) -> Int? {
+        /// The index just past the first `literal` at or after `index`, nil if none.
+        func find(_ literal: StaticString, from index: Int) -> Int? {
+            let first = literal.utf8Start[0]
             var i = index
             while i < bytes.count {
-                if starts(literal, at: i) { return i + literal.utf8.count }
+                if bytes[i] == first, starts(literal, at: i) { return i + literal.utf8CodeUnitCount }
                 i += 1
             }
             return nil
