@@ -74,6 +74,8 @@ def to_shared_strings(file):
            + "".join(f"<si>{item}</si>" for item in table) + "</sst>")
     out2 = []
     for name, data in out:
+        if name == "docProps/core.xml":   # openpyxl stamps the time of saving
+            data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)", rb"\g<1>2024-01-01T00:00:00Z\g<2>", data)
         if name == "[Content_Types].xml":
             data = data.replace(b"</Types>", b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>')
         if name == "xl/_rels/workbook.xml.rels":
@@ -86,7 +88,7 @@ def to_shared_strings(file):
 
 
 def write_package(name, sheets, shared_strings=None, prefix="", workbook_rels_extra="", sheet_targets=None,
-                  extra_parts=None, omit=(), rels=True):
+                  extra_parts=None, omit=(), rels=True, stored=False):
     """A minimal SpreadsheetML package. `sheets`: list of (sheet name, sheetData inner XML)."""
     p = f"{prefix}:" if prefix else ""
     xmlns = f'xmlns:{prefix}="{MAIN_NS}"' if prefix else f'xmlns="{MAIN_NS}"'
@@ -128,7 +130,27 @@ def write_package(name, sheets, shared_strings=None, prefix="", workbook_rels_ex
             if part in omit:
                 continue
             z.writestr(zipfile.ZipInfo(part, date_time=(2024, 1, 1, 0, 0, 0)),
-                       text.encode("utf-8") if isinstance(text, str) else text, zipfile.ZIP_DEFLATED)
+                       text.encode("utf-8") if isinstance(text, str) else text,
+                       zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED)
+
+
+def set_declared_size(file, part, size):
+    """Overwrites the uncompressed size of `part` in its local header and central directory entry;
+    returns the real size."""
+    blob = bytearray(open(file, "rb").read())
+    with zipfile.ZipFile(file) as z:
+        info = z.getinfo(part)
+    local = info.header_offset
+    assert blob[local:local + 4] == b"PK\x03\x04"
+    struct.pack_into("<I", blob, local + 22, size)
+    pos = blob.find(b"PK\x01\x02")
+    while pos != -1:
+        name_len, = struct.unpack_from("<H", blob, pos + 28)
+        if blob[pos + 46:pos + 46 + name_len] == part.encode():
+            struct.pack_into("<I", blob, pos + 24, size)
+        pos = blob.find(b"PK\x01\x02", pos + 4)
+    open(file, "wb").write(bytes(blob))
+    return info.file_size
 
 
 def check_with_openpyxl(name, expected_first_rows):
@@ -238,22 +260,21 @@ def main():
     write_package("bad-xml.xlsx", [("Sheet1", good)], extra_parts={"xl/worksheets/sheet1.xml": "<worksheet><sheetData><row>"})
     # 13. A zip that states a smaller uncompressed size for the sheet than it holds.
     write_package("lying-size.xlsx", [("Sheet1", good)])
-    blob = bytearray(open(path("lying-size.xlsx"), "rb").read())
-    with zipfile.ZipFile(path("lying-size.xlsx")) as z:
+    real = set_declared_size(path("lying-size.xlsx"), "xl/worksheets/sheet1.xml", 100)
+    print(f"lying-size.xlsx: sheet1.xml holds {real} bytes, the zip says 100")
+    # 13b. A zip that claims 3 GB for the sheet (refused before extracting, whatever it holds).
+    write_package("inflated-size.xlsx", [("Sheet1", good)])
+    set_declared_size(path("inflated-size.xlsx"), "xl/worksheets/sheet1.xml", 3_000_000_000)
+    # 13c. A stored (uncompressed) sheet with one byte changed after zipping: only the CRC-32 shows it.
+    write_package("bad-crc.xlsx", [("Sheet1", good)], stored=True)
+    blob = bytearray(open(path("bad-crc.xlsx"), "rb").read())
+    with zipfile.ZipFile(path("bad-crc.xlsx")) as z:
         info = z.getinfo("xl/worksheets/sheet1.xml")
-    real = info.file_size
-    lie = 100
-    local = info.header_offset
-    assert blob[local:local + 4] == b"PK\x03\x04"
-    struct.pack_into("<I", blob, local + 22, lie)
-    pos = blob.find(b"PK\x01\x02")
-    while pos != -1:
-        name_len, = struct.unpack_from("<H", blob, pos + 28)
-        if blob[pos + 46:pos + 46 + name_len] == b"xl/worksheets/sheet1.xml":
-            struct.pack_into("<I", blob, pos + 24, lie)
-        pos = blob.find(b"PK\x01\x02", pos + 4)
-    open(path("lying-size.xlsx"), "wb").write(bytes(blob))
-    print(f"lying-size.xlsx: sheet1.xml holds {real} bytes, the zip says {lie}")
+    name_len, extra_len = struct.unpack_from("<HH", blob, info.header_offset + 26)
+    start = info.header_offset + 30 + name_len + extra_len
+    at = blob.index("문장".encode("utf-8"), start)
+    blob[at:at + 6] = "문자".encode("utf-8")   # still valid XML and UTF-8
+    open(path("bad-crc.xlsx"), "wb").write(bytes(blob))
     # 14. A corrupt zip: a valid workbook cut in half.
     whole = open(path("missing-column.xlsx"), "rb").read()
     open(path("corrupt.xlsx"), "wb").write(whole[: len(whole) // 2])

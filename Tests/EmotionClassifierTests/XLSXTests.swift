@@ -191,11 +191,20 @@ func xlsxFixture(_ name: String) -> URL { fixtureURL("xlsx/" + name) }
         #expect(throws: XLSXError.partTooLarge(part: "xl/worksheets/sheet1.xml", size: 376, limit: 350)) {
             try XLSXWorkbook(contentsOf: xlsxFixture("lying-size.xlsx"), limits: bound).rows()
         }
+        // A 3 GB claim is refused before extracting (without the check, extraction would finish and report
+        // a size mismatch instead).
+        #expect(spreadsheetError("inflated-size.xlsx")
+            == .partTooLarge(part: "xl/worksheets/sheet1.xml", size: 3_000_000_000, limit: XLSXLimits().maxPartBytes))
         // ...and within the bound the mismatch is reported.
         if case .corruptPart(let part, let reason)? = spreadsheetError("lying-size.xlsx") {
             #expect(part == "xl/worksheets/sheet1.xml")
             #expect(reason.contains("376"))
         } else { Issue.record("lying-size.xlsx") }
+    }
+
+    /// A stored (uncompressed) part changed after zipping, still valid XML: only the CRC-32 catches it.
+    @Test func checksumMismatch() {
+        #expect(spreadsheetError("bad-crc.xlsx") == .corruptPart(part: "xl/worksheets/sheet1.xml", reason: "CRC-32 mismatch"))
     }
 
     /// Damaged copies of a workbook (bytes overwritten, the file cut short) give errors, never a crash.
