@@ -15,6 +15,9 @@ import Testing
         #expect(match.index == 1)
         #expect(match.header.unicodeScalars.elementsEqual(nfd.unicodeScalars))
         #expect(match.note?.contains("normalization") == true)
+        // A name typed in NFD finds the NFC header.
+        #expect(try ColumnLookup.find(nfd, in: ["id", "발화문"])?.index == 1)
+        #expect(try ColumnLookup.find("상황".decomposedStringWithCanonicalMapping, in: ["Emotion"])?.index == 0)
         // An exact spelling wins over a canonically equivalent one.
         let both = try #require(try ColumnLookup.find("발화문", in: [nfd, "발화문"]))
         #expect(both.index == 1 && both.note == nil)
