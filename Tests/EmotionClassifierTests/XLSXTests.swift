@@ -83,6 +83,10 @@ func xlsxFixture(_ name: String) -> URL { fixtureURL("xlsx/" + name) }
         #expect(scalars(dataset.examples[0].text) == scalars("언니 동생으로 부르는게 맞는 일인가요..??"))
         #expect(dataset.textColumn == "Sentence" && dataset.labelColumn == "Emotion")
         #expect(dataset.sheet == "Sheet1")
+        #expect(dataset.summary.hasSuffix("""
+            aihub-single-turn.xlsx, sheet "Sheet1", columns Sentence/Emotion, 8 sentences \
+            (no column "발화문"; using "Sentence" instead; no column "상황"; using "Emotion" instead)
+            """))
     }
 
     @Test func missingColumnAndBadRowsNameSheetAndRow() throws {

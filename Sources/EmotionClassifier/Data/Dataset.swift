@@ -233,6 +233,18 @@ public struct EmotionDataset: Sendable {
         }
     }
 
+    /// One line for a log: the file, sheet, encoding, the columns used, the number of sentences, how
+    /// columns were found when not by exact name, and the skipped rows, e.g.
+    /// `data.xlsx, sheet "Sheet1", columns Sentence/Emotion, 38594 sentences (no column "발화문"; using "Sentence" instead; ...)`.
+    public var summary: String {
+        var text = source
+        if let sheet { text += ", sheet \"\(sheet)\"" } else { text += " (\(encoding.rawValue))" }
+        text += ", columns \(textColumn)/\(labelColumn), \(examples.count) sentences"
+        let extra = columnNotes + (skippedSummary.map { [$0] } ?? [])
+        if !extra.isEmpty { text += " (" + extra.joined(separator: "; ") + ")" }
+        return text
+    }
+
     /// Number of examples per class id.
     public var labelCounts: [Int] {
         examples.reduce(into: [Int](repeating: 0, count: labels.count)) { $0[$1.label] += 1 }

@@ -116,7 +116,8 @@ public final class TrainingJob {
             : try trainer.model.evaluate(split)
         let o = trainer.options
         var report = TrainingReport(
-            config: .init(dataset: dataset, split: split, model: modelDescription, maxLength: o.maxLength,
+            config: .init(dataset: dataset, textColumn: dataset.textColumn, labelColumn: dataset.labelColumn,
+                          split: split, model: modelDescription, maxLength: o.maxLength,
                           batchSize: o.batchSize, epochs: o.epochs, learningRate: o.learningRate,
                           warmupRatio: o.warmupRatio, maxGradNorm: o.maxGradNorm, dropout: o.dropout, weightDecay: o.weightDecay),
             history: trainer.history, evaluation: evaluation)
