@@ -153,6 +153,27 @@ def set_declared_size(file, part, size):
     return info.file_size
 
 
+def patch_zip64_offset(file, part, offset):
+    """Gives `part`'s central-directory entry a zip64 extra field holding `offset` as its local-header
+    offset (the 32-bit field set to 0xFFFFFFFF, as zip64 requires)."""
+    blob = bytearray(open(file, "rb").read())
+    pos = blob.find(b"PK\x01\x02")
+    while pos != -1:
+        name_len, extra_len, comment_len = struct.unpack_from("<HHH", blob, pos + 28)
+        if blob[pos + 46:pos + 46 + name_len] == part.encode():
+            assert extra_len == 0 and comment_len == 0
+            struct.pack_into("<I", blob, pos + 42, 0xFFFFFFFF)
+            struct.pack_into("<H", blob, pos + 30, 12)
+            end = pos + 46 + name_len
+            blob[end:end] = struct.pack("<HHQ", 0x0001, 8, offset)
+            break
+        pos = blob.find(b"PK\x01\x02", pos + 4)
+    eocd = blob.rfind(b"PK\x05\x06")
+    cd_size, cd_offset = struct.unpack_from("<II", blob, eocd + 12)
+    struct.pack_into("<I", blob, eocd + 12, cd_size + 12)
+    open(file, "wb").write(bytes(blob))
+
+
 def check_with_openpyxl(name, expected_first_rows):
     wb = openpyxl.load_workbook(path(name))
     rows = [[("" if v is None else str(v)) for v in r] for r in wb.worksheets[0].iter_rows(values_only=True)]
@@ -275,6 +296,9 @@ def main():
     at = blob.index("문장".encode("utf-8"), start)
     blob[at:at + 6] = "문자".encode("utf-8")   # still valid XML and UTF-8
     open(path("bad-crc.xlsx"), "wb").write(bytes(blob))
+    # 13d. A zip64 extra field whose local-header offset is near 2^64 (overflows a signed file offset).
+    write_package("zip64-offset.xlsx", [("Sheet1", good)])
+    patch_zip64_offset(path("zip64-offset.xlsx"), "xl/worksheets/sheet1.xml", 0xFFFF_FFFF_FFFF_FFF0)
     # 14. A corrupt zip: a valid workbook cut in half.
     whole = open(path("missing-column.xlsx"), "rb").read()
     open(path("corrupt.xlsx"), "wb").write(whole[: len(whole) // 2])

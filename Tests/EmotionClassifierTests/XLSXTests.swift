@@ -131,6 +131,15 @@ func xlsxFixture(_ name: String) -> URL { fixtureURL("xlsx/" + name) }
         return inner
     }
 
+    /// A zip64 extra field with a local-header offset near 2^64 (ZIPFoundation alone would trap on it).
+    @Test func impossibleZip64Offset() {
+        guard case .corruptZip(let reason)? = spreadsheetError("zip64-offset.xlsx") else {
+            Issue.record("zip64-offset.xlsx")
+            return
+        }
+        #expect(reason.contains("zip64"))
+    }
+
     @Test func corruptAndForeignFiles() {
         if case .corruptZip? = spreadsheetError("corrupt.xlsx") {} else { Issue.record("corrupt.xlsx") }
         if case .corruptZip? = spreadsheetError("not-a-zip.xlsx") {} else { Issue.record("not-a-zip.xlsx") }
@@ -214,20 +223,32 @@ func xlsxFixture(_ name: String) -> URL { fixtureURL("xlsx/" + name) }
     /// Damaged copies of a workbook (bytes overwritten, the file cut short) give errors, never a crash.
     @Test func damagedCopiesNeverCrash() throws {
         let original = try [UInt8](Data(contentsOf: xlsxFixture("shared-strings.xlsx")))
-        let directory = try temporaryDirectory()
+        let folder = try temporaryDirectory()
         var loaded = 0
         var failed = 0
         for (i, position) in stride(from: 0, to: original.count, by: 23).enumerated() {
             var bytes = original
             bytes[position] ^= UInt8(truncatingIfNeeded: 0x5A &+ i)
             if i % 3 == 0 { bytes.removeLast(min(bytes.count - 1, (i * 97) % 300)) }
-            let url = directory.appendingPathComponent("damaged-\(i).xlsx")
+            let url = folder.appendingPathComponent("damaged-\(i).xlsx")
             try Data(bytes).write(to: url)
             if let message = loadError(url) {
                 #expect(message.hasPrefix(url.path))
                 failed += 1
             } else {
                 loaded += 1
+            }
+        }
+        // Every byte of the central directory and end record, one at a time: inverted, or 0xFF for even positions.
+        let directory = try #require(original.indices.first { original[$0...].starts(with: [0x50, 0x4B, 0x01, 0x02]) })
+        for position in directory..<original.count {
+            for value in [position % 2 == 0 ? 0xFF : ~original[position]] where value != original[position] {
+                var bytes = original
+                bytes[position] = value
+                let url = folder.appendingPathComponent("cd-\(position)-\(value).xlsx")
+                try Data(bytes).write(to: url)
+                if loadError(url) != nil { failed += 1 } else { loaded += 1 }
+                try? FileManager.default.removeItem(at: url)
             }
         }
         #expect(failed > 0)

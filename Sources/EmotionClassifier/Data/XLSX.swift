@@ -130,6 +130,7 @@ public final class XLSXWorkbook {
             try? handle.close()
             if Self.looksLikeOLE2(prefix) { throw .legacyFormat }
         }
+        try ZipDirectoryCheck.check(url, maxEntries: limits.maxEntries)
         let archive: Archive
         do {
             archive = try Archive(url: url, accessMode: .read)
@@ -494,3 +495,91 @@ extension SWXMLHash.XMLElement {
 
 /// `text` in Unicode Normalization Form C.
 func nfc(_ text: String) -> String { text.precomposedStringWithCanonicalMapping }
+
+/// Checks a zip's end record and central directory before ZIPFoundation reads them: ZIPFoundation trusts
+/// 64-bit offsets and sizes from zip64 records and extra fields (converting them to signed file offsets and
+/// adding them unchecked), so a hostile value near 2^64 would trap. Walks the same records ZIPFoundation
+/// will use (the last end record; the zip64 record right before it, if any) and refuses offsets past the
+/// file and zip64 values of 2^40 or more.
+enum ZipDirectoryCheck {
+    static let zip64ValueLimit: UInt64 = 1 << 40
+
+    static func check(_ url: URL, maxEntries: Int) throws(XLSXError) {
+        let data: Data
+        do {
+            data = try Data(contentsOf: url, options: .alwaysMapped)
+        } catch {
+            throw .corruptZip("cannot read the file: \(error.localizedDescription)")
+        }
+        let found: String? = data.withUnsafeBytes { raw in problem(in: raw, maxEntries: maxEntries) }
+        if let found { throw .corruptZip(found) }
+    }
+
+    static func problem(in bytes: UnsafeRawBufferPointer, maxEntries: Int) -> String? {
+        let n = bytes.count
+        func u16(_ at: Int) -> Int { Int(UInt16(bytes[at]) | UInt16(bytes[at + 1]) << 8) }
+        func u32(_ at: Int) -> UInt64 { (0..<4).reduce(0) { $0 | UInt64(bytes[at + $1]) << (8 * $1) } }
+        func u64(_ at: Int) -> UInt64 { (0..<8).reduce(0) { $0 | UInt64(bytes[at + $1]) << (8 * $1) } }
+        func signature(_ at: Int, _ value: UInt64) -> Bool { at >= 0 && at + 4 <= n && u32(at) == value }
+
+        guard n >= 22 else { return "too short for a zip file" }
+        var eocd = n - 22
+        while eocd >= 0, !signature(eocd, 0x0605_4B50) { eocd -= 1 }
+        guard eocd >= 0 else { return "no end-of-central-directory record" }
+
+        var entries = UInt64(u16(eocd + 10))
+        var directorySize = u32(eocd + 12)
+        var directoryOffset = u32(eocd + 16)
+        let locator = eocd - 20
+        let record = locator - 56
+        if signature(locator, 0x0706_4B50) || signature(record, 0x0606_4B50) {
+            guard signature(locator, 0x0706_4B50), signature(record, 0x0606_4B50) else {
+                return "incomplete zip64 end records"
+            }
+            entries = u64(record + 32)
+            directorySize = u64(record + 40)
+            directoryOffset = u64(record + 48)
+        }
+        guard directoryOffset <= UInt64(n), directorySize <= UInt64(n) else {
+            return "the central directory lies outside the file"
+        }
+        var position = Int(directoryOffset)
+        for index in 0..<min(entries, UInt64(maxEntries) + 1) {
+            guard position + 46 <= n, signature(position, 0x0201_4B50) else {
+                return "central directory entry \(index + 1) is missing or damaged"
+            }
+            let nameLength = u16(position + 28), extraLength = u16(position + 30), commentLength = u16(position + 32)
+            let extraStart = position + 46 + nameLength
+            let end = extraStart + extraLength + commentLength
+            guard end <= n else { return "central directory entry \(index + 1) runs past the end of the file" }
+            var localOffset = u32(position + 42)
+            var field = extraStart
+            while field + 4 <= extraStart + extraLength {
+                let id = u16(field), size = u16(field + 2)
+                guard field + 4 + size <= extraStart + extraLength else { break }
+                if id == 0x0001 {
+                    var value = field + 4
+                    while value + 8 <= field + 4 + size {
+                        guard u64(value) < zip64ValueLimit else {
+                            return "central directory entry \(index + 1) has an impossible zip64 size or offset"
+                        }
+                        value += 8
+                    }
+                    if u32(position + 42) == 0xFFFF_FFFF, size >= 8 {
+                        // The offset is the last of the fields present (sizes come first when they overflow).
+                        let fieldsBefore = (u32(position + 24) == 0xFFFF_FFFF ? 1 : 0) + (u32(position + 20) == 0xFFFF_FFFF ? 1 : 0)
+                        if field + 4 + 8 * (fieldsBefore + 1) <= field + 4 + size {
+                            localOffset = u64(field + 4 + 8 * fieldsBefore)
+                        }
+                    }
+                }
+                field += 4 + size
+            }
+            guard localOffset + 30 <= UInt64(n) else {
+                return "central directory entry \(index + 1) points past the end of the file"
+            }
+            position = end
+        }
+        return nil
+    }
+}
