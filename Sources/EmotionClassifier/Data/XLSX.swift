@@ -262,7 +262,7 @@ public final class XLSXWorkbook {
             switch scalar {
             case "A"..."Z", "a"..."z":
                 guard digits == 0, letters < 3 else { return nil }
-                let value = Int(scalar.properties.uppercaseMapping.unicodeScalars.first!.value) - 64
+                let value = Int(scalar.value) - (scalar.value >= 97 ? 96 : 64)   // a/A -> 1
                 column = column * 26 + value
                 letters += 1
             case "0"..."9":
