@@ -16,7 +16,9 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // The zip container of .xlsx datasets and of torch.save checkpoints; .xlsx's small XML parts.
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+        .package(url: "https://github.com/drmohundro/SWXMLHash", from: "8.1.1"),
     ],
     targets: [
         // OpenBLAS on Linux (libopenblas-dev). On Apple platforms Kernels imports Accelerate instead.
@@ -42,7 +44,14 @@ let package = Package(
             name: "SentencePiece",
             resources: [.copy("Resources/emotion-dialogue.model")]
         ),
-        .target(name: "EmotionClassifier", dependencies: ["BERT", "SentencePiece"], resources: [.copy("Resources/sample-emotions.csv")]),
+        .target(
+            name: "EmotionClassifier",
+            dependencies: [
+                "BERT", "SentencePiece",
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+                .product(name: "SWXMLHash", package: "SWXMLHash"),
+            ],
+            resources: [.copy("Resources/sample-emotions.csv")]),
         .executableTarget(
             name: "kobert-emotion",
             dependencies: [

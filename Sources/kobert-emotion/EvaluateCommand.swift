@@ -37,7 +37,8 @@ struct Evaluate: ParsableCommand {
             print(String(decoding: try e.encode(result.report.evaluation), as: UTF8.self))
             return
         }
-        print("data: \(result.report.config.data.source), \(result.report.config.data.exampleCount) sentences")
+        let d = result.report.config.data
+        print("data: \(d.source)" + (d.sheet.map { ", sheet \"\($0)\"" } ?? "") + ", columns \(d.textColumn)/\(d.labelColumn), \(d.exampleCount) sentences")
         if let s = result.report.config.split {
             print("test split: \(s.testCount) sentences (\(s.mode.rawValue), seed \(s.seed)); \(s.overlapCount) also occur in training")
         }

@@ -14,7 +14,7 @@ struct Predict: ParsableCommand {
         discussion: """
             With sentences as arguments, classifies each. Without, runs the seed's interactive loop (prompt \
             `하고싶은 말을 입력해주세요 : `; `0` or end of input quits). --json prints one JSON object per sentence. --input \
-            FILE classifies every line of a text file (or the text column of a .csv) in batches.
+            FILE classifies every line of a text file (or the text column of a .csv or .xlsx) in batches.
             """)
 
     @OptionGroup var modelArgument: ModelArgument
@@ -22,14 +22,17 @@ struct Predict: ParsableCommand {
     @Flag(name: .long, help: "One JSON object per sentence: text, label, id, probabilities (label -> probability).")
     var json = false
 
-    @Option(name: .long, help: "Classify every line of this file (or the text column of a .csv file).")
+    @Option(name: .long, help: "Classify every line of this file (or the text column of a .csv or .xlsx file).")
     var input: String?
 
     @Option(name: .long, help: "With --input: write the JSON lines here (atomically) instead of standard output.")
     var output: String?
 
-    @Option(name: .long, help: "With a .csv --input: the sentence column.")
+    @Option(name: .long, help: "With a .csv or .xlsx --input: the sentence column (default 발화문; if absent, a Sentence column).")
     var textColumn = "발화문"
+
+    @Option(name: .long, help: "With an .xlsx --input: the sheet (default: the first).")
+    var sheet: String?
 
     @Option(name: .long, help: "Sentences per batch.")
     var batchSize = 64
@@ -39,6 +42,7 @@ struct Predict: ParsableCommand {
 
     func validate() throws {
         if output != nil && input == nil { throw ValidationError("--output goes with --input") }
+        if sheet != nil && input == nil { throw ValidationError("--sheet goes with --input") }
         if input != nil && !sentences.isEmpty { throw ValidationError("give sentences or --input, not both") }
         if batchSize < 1 { throw ValidationError("--batch-size must be positive") }
     }
@@ -75,12 +79,7 @@ struct Predict: ParsableCommand {
     }
 
     private func classifyFile(_ model: EmotionModel, input url: URL) throws {
-        let texts: [String]
-        if url.pathExtension.lowercased() == "csv" {
-            texts = try SentenceFile.csvColumn(url, column: textColumn)
-        } else {
-            texts = try SentenceFile.lines(url)
-        }
+        let texts = try SentenceFile.sentences(url, column: textColumn, sheet: sheet)
         let sink = try OutputSink(path: output)
         defer { sink.discard() }   // after a failure, no half-written temporary file stays behind
         var bar = ProgressBar(label: "predict", total: (texts.count + batchSize - 1) / batchSize)

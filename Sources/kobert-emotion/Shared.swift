@@ -11,13 +11,16 @@ import Glibc
 
 /// Options that say where the examples come from and how they are split.
 struct DataArguments: ParsableArguments {
-    @Option(name: .long, help: "CSV file with a header row (UTF-8 or cp949). Default: the built-in sample.")
+    @Option(name: .long, help: "CSV file (UTF-8 or cp949) or .xlsx workbook with a header row. Default: the built-in sample.")
     var data: String?
 
-    @Option(name: .long, help: "Header of the sentence column.")
+    @Option(name: .long, help: "With an .xlsx --data: the sheet to read (default: the first).")
+    var sheet: String?
+
+    @Option(name: .long, help: "Header of the sentence column (default 발화문; if absent, a Sentence column).")
     var textColumn = "발화문"
 
-    @Option(name: .long, help: "Header of the label column.")
+    @Option(name: .long, help: "Header of the label column (default 상황; if absent, an Emotion column).")
     var labelColumn = "상황"
 
     @Option(name: .long, help: "File encoding: utf8 or cp949 (default: detect; UTF-8 if valid, else cp949).")
@@ -40,6 +43,7 @@ struct DataArguments: ParsableArguments {
 
     func options() throws -> DataOptions {
         var o = DataOptions(file: data.map { URL(fileURLWithPath: $0) })
+        o.sheet = sheet
         o.textColumn = textColumn
         o.labelColumn = labelColumn
         o.encoding = encoding

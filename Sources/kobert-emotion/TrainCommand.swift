@@ -77,7 +77,7 @@ struct Train: ParsableCommand {
         let job = try TrainingJob(data: try data.options(), model: source, pipeline: pipeline, options: options, output: outputURL)
 
         let d = job.dataset, s = job.split
-        print("data: \(d.source) (\(d.encoding.rawValue)), \(d.examples.count) sentences" + (d.skippedSummary.map { "; \($0)" } ?? ""))
+        print("data: \(d.summary)")
         print("split: \(s.mode.rawValue), seed \(s.seed): \(s.train.count) train, \(s.test.count) test; \(s.overlapCount) test sentences also occur in training, \(s.test.count - s.overlapCount) unseen")
         print("model: \(job.modelDescription)")
         if job.loadReport.freshHead { print("model: a plain BertModel checkpoint; the classifier head starts fresh") }

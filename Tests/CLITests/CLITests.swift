@@ -38,6 +38,12 @@ struct CLITests {
         return url
     }
 
+    /// A workbook written by Scripts/make_xlsx_fixtures.py (in the EmotionClassifier tests' fixtures).
+    static func workbook(_ name: String) -> URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("EmotionClassifierTests/Fixtures/xlsx/\(name)")
+    }
+
     @Test func badInputGivesAClearErrorAndNonZeroExit() throws {
         let dir = try Self.tempDir()
         let csv = dir.appendingPathComponent("bad.csv")
@@ -48,6 +54,9 @@ struct CLITests {
             (["train", "--data", csv.path, "--text-column", "문장"], "문장"),
             (["train", "--batch-size", "0", "--epochs", "1"], "batch size 0"),
             (["train", "--encoding", "latin1"], "latin1"),
+            (["train", "--data", Self.workbook("corrupt.xlsx").path], "corrupt.xlsx: not a readable .xlsx"),
+            (["train", "--data", Self.workbook("shared-strings.xlsx").path, "--sheet", "없는 시트"], "no sheet \"없는 시트\""),
+            (["train", "--data", Self.workbook("bad-shared-index.xlsx").path], "sheet \"Sheet1\" row 2 cell A2"),
             (["predict", "안녕"], "no model given"),
             (["predict", "--model", dir.path, "안녕"], "config.json"),
             (["check-parity", "--model", dir.path, "--reference", csv.path], "config.json"),
@@ -90,6 +99,13 @@ struct CLITests {
         #expect(file.status == 0, "\(file.stderr)")
         let written = try String(contentsOf: dir.appendingPathComponent("out.jsonl"), encoding: .utf8)
         #expect(written.split(separator: "\n").count == 3)
+        // The text column of an .xlsx sheet (Sentence, the fallback for 발화문).
+        let xlsx = try Self.run(["predict", "--input", Self.workbook("shared-strings.xlsx").path, "--sheet", "Second"], cache: dir)
+        #expect(xlsx.status == 0, "\(xlsx.stderr)")
+        let texts = xlsx.stdout.split(separator: "\n").compactMap { line in
+            (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["text"] as? String
+        }
+        #expect(texts.map { Array($0.unicodeScalars) } == ["깜짝이야", "역겨워"].map { Array($0.unicodeScalars) })
         let tok = try Self.run(["tokenize", "--json", "한국어"], cache: dir)
         #expect(tok.stdout.contains("\"ids\":[2,") && tok.stdout.contains(",3]") && tok.stdout.contains("\"truncated\":false"))
         // The model above was trained with --max-len 32: tokenize cuts as training did, and says so.

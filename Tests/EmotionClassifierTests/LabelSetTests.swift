@@ -11,8 +11,20 @@ import Testing
         for (text, id) in expected {
             #expect(labels.id(for: text) == id, "label \(text)")
         }
-        for text in ["7", "-1", "1.0", "", "  ", "joy", "행복"] {
+        for text in ["7", "-1", "1.0", "", "  ", "joy", "행복이", "기쁨"] {
             #expect(labels.id(for: text) == nil, "label \(text)")
+        }
+    }
+
+    /// AI Hub's single-turn set labels in Korean; typed in decomposed jamo (NFD) they match too.
+    @Test func seedAcceptsKoreanNamesAfterNFC() {
+        let korean = ["공포": 0, "놀람": 1, "분노": 2, "슬픔": 3, "중립": 4, "행복": 5, "혐오": 6]
+        for (text, id) in korean {
+            #expect(LabelSet.seed.id(for: text) == id, "label \(text)")
+            #expect(LabelSet.seed.id(for: " \(text)\t") == id, "label \(text) with spaces")
+            let decomposed = text.decomposedStringWithCanonicalMapping
+            #expect(!decomposed.unicodeScalars.elementsEqual(text.unicodeScalars))
+            #expect(LabelSet.seed.id(for: decomposed) == id, "label \(text) in NFD")
         }
     }
 

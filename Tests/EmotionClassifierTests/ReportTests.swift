@@ -11,7 +11,7 @@ import Testing
         let split = try DatasetSplit(examples: dataset.examples)
         let evaluation = try Evaluation(split: split, predicted: [1, 0], labels: labels)
         return TrainingReport(
-            config: .init(data: .init(dataset, textColumn: "발화문", labelColumn: "상황"), split: .init(split), model: "kobert-base",
+            config: .init(data: .init(dataset), split: .init(split), model: "kobert-base",
                           training: TrainingOptions()),
             history: [
                 .init(epoch: 1, trainLoss: 0.9, trainAccuracy: 0.6, testAccuracy: 0.5, seconds: 12.5),

@@ -4,10 +4,11 @@ import Testing
 
 /// The seed tutorial's dataset (cp949, outside the repository). Expected numbers come from its README and
 /// from `Scripts/check_split.py` (`seedData` in the split fixture).
-@Suite struct SeedDataTests {
+@Suite(.enabled(if: SeedData.url != nil, "set KOBERT_SEED_CSV to the seed CSV (emotion-dialogue-5th-2.csv)"))
+struct SeedDataTests {
     @Test func seedDatasetLoadsAndSplitsLikeTheSeed() throws {
         let reference = try #require(SplitReference.load().seedData, "fixture lacks seedData; rerun Scripts/check_split.py")
-        let dataset = try EmotionDataset.load(contentsOf: seedDatasetURL)
+        let dataset = try EmotionDataset.load(contentsOf: try #require(SeedData.url))
         #expect(dataset.encoding == .cp949)
         #expect(dataset.examples.count == 19374)
         #expect(dataset.examples.count == reference.rows)

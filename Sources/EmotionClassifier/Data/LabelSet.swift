@@ -26,8 +26,8 @@ public enum LabelSetError: Error, Sendable, Equatable, CustomStringConvertible {
 
 /// The classes a classifier predicts: names in id order, accepted spellings, and Korean display names.
 ///
-/// Label text from a file is matched after trimming whitespace and ignoring case, against names, aliases,
-/// and decimal class ids (`"0"` ..< `"\(count)"`).
+/// Label text from a file is matched after trimming whitespace, Unicode normalization (NFC) and ignoring case,
+/// against names, aliases, and decimal class ids (`"0"` ..< `"\(count)"`).
 public struct LabelSet: Sendable, Hashable, Codable {
     /// Label names; the index of a name is its class id.
     public let names: [String]
@@ -35,7 +35,7 @@ public struct LabelSet: Sendable, Hashable, Codable {
     public let aliases: [String: String]
     /// Names used in the seed's Korean prediction message (e.g. `행복이`), one per label.
     public let displayNames: [String]
-    /// Matching key (trimmed, lowercased scalars) of every name and alias -> class id.
+    /// Matching key (trimmed, NFC, lowercased scalars) of every name and alias -> class id.
     private let lookup: [[Unicode.Scalar]: Int]
 
     /// Builds a label set.
@@ -70,17 +70,20 @@ public struct LabelSet: Sendable, Hashable, Codable {
     }
 
     /// The seed tutorial's seven emotions: fear 0, surprise 1, angry 2, sadness 3, neutral 4, happiness 5,
-    /// disgust 6; `anger` and `sad` (used by other years of the dataset) are accepted as aliases.
+    /// disgust 6; `anger` and `sad` (used by other years of the dataset) and the Korean names of AI Hub's
+    /// single-turn set (공포, 놀람, 분노, 슬픔, 중립, 행복, 혐오) are accepted as aliases.
     public static let seed: LabelSet = try! LabelSet(
         names: ["fear", "surprise", "angry", "sadness", "neutral", "happiness", "disgust"],
-        aliases: ["anger": "angry", "sad": "sadness"],
+        aliases: ["anger": "angry", "sad": "sadness",
+                  "공포": "fear", "놀람": "surprise", "분노": "angry", "슬픔": "sadness",
+                  "중립": "neutral", "행복": "happiness", "혐오": "disgust"],
         displayNames: ["공포가", "놀람이", "분노가", "슬픔이", "중립이", "행복이", "혐오가"]
     )
 
     /// Number of classes.
     public var count: Int { names.count }
 
-    /// The class id for label text from a file (trimmed, case-insensitive; name, alias or decimal id),
+    /// The class id for label text from a file (trimmed, NFC, case-insensitive; name, alias or decimal id),
     /// or nil if it names no class.
     public func id(for label: String) -> Int? {
         let key = Self.matchKey(label)
@@ -95,9 +98,9 @@ public struct LabelSet: Sendable, Hashable, Codable {
         ">> 입력하신 내용에서 \(displayNames[id]) 느껴집니다."
     }
 
-    /// Label text compared as Unicode scalars after trimming whitespace and lowercasing.
+    /// Label text compared as Unicode scalars after trimming whitespace, NFC normalization and lowercasing.
     private static func matchKey(_ text: String) -> [Unicode.Scalar] {
-        Array(text.trimmingCharacters(in: .whitespacesAndNewlines).lowercased().unicodeScalars)
+        Array(nfc(text.trimmingCharacters(in: .whitespacesAndNewlines)).lowercased().unicodeScalars)
     }
 
     private enum CodingKeys: String, CodingKey {

@@ -88,7 +88,7 @@ extension TrainingReport {
         var rows = [
             ["Dataset", data.source],
             ["Encoding", data.encoding.rawValue],
-            ["Columns (text, label)", "\(data.textColumn), \(data.labelColumn)"],
+            ["Columns (text, label)", "\(data.textColumn), \(data.labelColumn)" + (data.sheet.map { " (sheet \($0))" } ?? "")],
             ["Labels", data.labels.joined(separator: ", ")],
             ["Examples (skipped rows)", "\(data.exampleCount) (\(data.skippedRows))"],
         ]

@@ -48,7 +48,9 @@ public struct TrainingReport: Sendable, Equatable, Codable {
         /// Dataset file (or description) and how it was read.
         public var source: String
         public var encoding: TextEncoding
-        /// The columns the sentences and labels were read from.
+        /// The sheet (of a spreadsheet) and the columns the sentences and labels were read from,
+        /// as their headers are written in the file.
+        public var sheet: String?
         public var textColumn: String
         public var labelColumn: String
         /// Label names in class-id order.
@@ -57,11 +59,12 @@ public struct TrainingReport: Sendable, Equatable, Codable {
         public var exampleCount: Int
         public var skippedRows: Int
 
-        public init(_ dataset: EmotionDataset, textColumn: String, labelColumn: String) {
+        public init(_ dataset: EmotionDataset) {
             source = dataset.source
             encoding = dataset.encoding
-            self.textColumn = textColumn
-            self.labelColumn = labelColumn
+            sheet = dataset.sheet
+            textColumn = dataset.textColumn
+            labelColumn = dataset.labelColumn
             labels = dataset.labels.names
             exampleCount = dataset.examples.count
             skippedRows = dataset.skipped.count

@@ -36,44 +36,6 @@ extension EmotionModel {
     }
 }
 
-/// Reads the sentences of a file to classify.
-public enum SentenceFile {
-    /// Every non-empty line of a UTF-8 (or cp949) text file.
-    public static func lines(_ url: URL, encoding: TextEncoding? = nil) throws -> [String] {
-        try text(of: url, encoding: encoding).split(omittingEmptySubsequences: true, whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" })
-            .map(String.init)
-            .filter { !$0.allSatisfy(\.isWhitespace) }
-    }
-
-    /// The `column` field of every row of a CSV file with a header.
-    public static func csvColumn(_ url: URL, column: String, encoding: TextEncoding? = nil) throws -> [String] {
-        let records: [CSVRecord]
-        do { records = try CSVParser.parse(try text(of: url, encoding: encoding)) } catch {
-            throw EmotionModelError("\(url.path): \(error)")
-        }
-        guard let header = records.first else { throw EmotionModelError("\(url.path): the file is empty") }
-        guard let index = header.fields.firstIndex(where: { $0.trimmingCharacters(in: .whitespaces).unicodeScalars.elementsEqual(column.unicodeScalars) }) else {
-            throw EmotionModelError("\(url.path): no column \"\(column)\" in the header (\(header.fields.joined(separator: ", ")))")
-        }
-        return try records.dropFirst().map { r in
-            if let problem = r.problem { throw EmotionModelError("\(url.path), line \(r.line): \(problem)") }
-            guard index < r.fields.count else { throw EmotionModelError("\(url.path), line \(r.line): no \"\(column)\" field") }
-            return r.fields[index]
-        }
-    }
-
-    /// The file's text, UTF-8 or cp949 (detected unless `encoding` says which).
-    private static func text(of url: URL, encoding: TextEncoding?) throws -> String {
-        let bytes: [UInt8]
-        do { bytes = try [UInt8](Data(contentsOf: url)) } catch {
-            throw EmotionModelError("\(url.path): cannot read (\(error.localizedDescription))")
-        }
-        do { return try TextDecoder.decode(bytes, as: encoding).text } catch {
-            throw EmotionModelError("\(url.path): \(error)")
-        }
-    }
-}
-
 /// The by-hand full-size check: a model's logits against PyTorch's on the same batch.
 public enum ParityCheck {
     public struct Result: Sendable {

@@ -4,8 +4,10 @@ import SentencePiece
 
 /// Where the examples come from and how they are split.
 public struct DataOptions: Sendable {
-    /// The CSV file, or nil for the built-in sample.
+    /// The CSV or .xlsx file, or nil for the built-in sample.
     public var file: URL?
+    /// The sheet of an .xlsx file (nil: the first).
+    public var sheet: String?
     public var textColumn = "발화문"
     public var labelColumn = "상황"
     /// nil detects UTF-8 and otherwise reads cp949.
@@ -21,12 +23,13 @@ public struct DataOptions: Sendable {
     /// Loads the dataset (the built-in sample when `file` is nil).
     public func load() throws -> EmotionDataset {
         try EmotionDataset.load(contentsOf: file ?? EmotionDataset.builtInSample, textColumn: textColumn,
-                                labelColumn: labelColumn, encoding: encoding, labels: labels, skipInvalid: skipInvalid)
+                                labelColumn: labelColumn, encoding: encoding, labels: labels, skipInvalid: skipInvalid,
+                                sheet: sheet)
     }
 
-    /// The summary a report records of `dataset`, read with these options.
+    /// The summary a report records of `dataset`: the columns (and sheet) it was actually read from.
     public func summary(of dataset: EmotionDataset) -> TrainingReport.DataSummary {
-        TrainingReport.DataSummary(dataset, textColumn: textColumn, labelColumn: labelColumn)
+        TrainingReport.DataSummary(dataset)
     }
 
     /// Loads and splits.
