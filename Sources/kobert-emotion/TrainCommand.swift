@@ -17,7 +17,7 @@ struct Train: ParsableCommand {
             Defaults are the seed tutorial's: max length 64, batch 64, 5 epochs, AdamW lr 5e-5 with weight decay \
             0.01, cosine schedule with 10% warm-up, gradient clipping 1.0, dropout 0.5. Without --model a small \
             BERT is trained from scratch with the built-in SentencePiece model; it then defaults to 30 epochs at \
-            lr 1e-3 and dropout 0.1, since a random model learns nothing in 5 epochs at 5e-5. Ctrl-C stops after \
+            lr 2e-3 and dropout 0.1, since a random model learns nothing in 5 epochs at 5e-5. Ctrl-C stops after \
             the current batch and leaves a checkpoint that --resume continues.
             """)
 
@@ -35,7 +35,7 @@ struct Train: ParsableCommand {
     @Option(name: .long, help: "Maximum tokens per sentence, [CLS] and [SEP] included.") var maxLen = 64
     @Option(name: .long, help: "Sentences per batch.") var batchSize = 64
     @Option(name: .long, help: "Epochs (default 5; 30 from scratch).") var epochs: Int?
-    @Option(name: .long, help: "Peak learning rate (default 5e-5; 1e-3 from scratch).") var lr: Double?
+    @Option(name: .long, help: "Peak learning rate (default 5e-5; 2e-3 from scratch).") var lr: Double?
     @Option(name: .long, help: "Share of steps spent warming up.") var warmupRatio = 0.1
     @Option(name: .long, help: "Clip the global gradient norm to this.") var maxGradNorm = 1.0
     @Option(name: .long, help: "AdamW weight decay (not on biases and LayerNorm).") var weightDecay = 0.01
@@ -56,7 +56,7 @@ struct Train: ParsableCommand {
         options.maxLength = maxLen
         options.batchSize = batchSize
         options.epochs = epochs ?? (fromScratch ? 30 : 5)
-        options.learningRate = lr ?? (fromScratch ? 1e-3 : 5e-5)
+        options.learningRate = lr ?? (fromScratch ? 2e-3 : 5e-5)
         options.warmupRatio = warmupRatio
         options.maxGradNorm = maxGradNorm
         options.weightDecay = weightDecay
