@@ -11,10 +11,14 @@ let package = Package(
         .library(name: "BERT", targets: ["BERT"]),
         .library(name: "SafeTensors", targets: ["SafeTensors"]),
         .library(name: "SentencePiece", targets: ["SentencePiece"]),
+        .library(name: "HubClient", targets: ["HubClient"]),
         .executable(name: "kobert-emotion", targets: ["kobert-emotion"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // OpenBLAS on Linux (libopenblas-dev). On Apple platforms Kernels imports Accelerate instead.
@@ -39,10 +43,19 @@ let package = Package(
             resources: [.copy("Resources/emotion-dialogue.model")]
         ),
         .target(name: "EmotionClassifier", dependencies: ["BERT", "SentencePiece"], resources: [.copy("Resources/sample-emotions.csv")]),
+        // Downloads from the Hugging Face Hub into huggingface_hub's cache layout.
+        .target(
+            name: "HubClient",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         .executableTarget(
             name: "kobert-emotion",
             dependencies: [
                 "EmotionClassifier",
+                "HubClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -52,6 +65,16 @@ let package = Package(
         .testTarget(name: "SentencePieceTests", dependencies: ["SentencePiece", "EmotionClassifier"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EmotionClassifierTests", dependencies: ["EmotionClassifier"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CLITests", dependencies: ["kobert-emotion"]),
+        // Fixtures (a cache written by Python's huggingface_hub, with symlinks) are read from the source tree.
+        .testTarget(
+            name: "HubClientTests",
+            dependencies: [
+                "HubClient",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            exclude: ["Fixtures"]
+        ),
         // Side-by-side benchmark (Benchmarks/run.sh); not part of the tests.
         .executableTarget(name: "kobert-bench", dependencies: ["EmotionClassifier", "SentencePiece", "BERT", "Kernels"], path: "Benchmarks/Swift"),
     ]
