@@ -7,6 +7,8 @@ import Foundation
 /// - `HF_TOKEN` (else the file `HF_TOKEN_PATH`, else `HF_HOME/token`, as `huggingface-cli login` writes it):
 ///   sent as a bearer token to the Hub's host only; never printed.
 /// - `HF_HUB_OFFLINE` (or `TRANSFORMERS_OFFLINE`) = 1/ON/YES/TRUE: use the cache only, no request.
+/// - `HF_HUB_ETAG_TIMEOUT` (connect and metadata requests, default 10 s and 30 s),
+///   `HF_HUB_DOWNLOAD_TIMEOUT` (longest silence during a download, default 60 s).
 public struct HubConfiguration: Sendable {
     public var endpoint: URL
     public var cacheDirectory: URL
@@ -69,6 +71,16 @@ public struct HubConfiguration: Sendable {
         let truthy: Set<String> = ["1", "ON", "YES", "TRUE"]
         let offline = [value("HF_HUB_OFFLINE"), value("TRANSFORMERS_OFFLINE")].contains { $0.map { truthy.contains($0.uppercased()) } ?? false }
 
+        // huggingface_hub's timeouts (seconds): metadata requests, and a download's silence.
+        if let t = value("HF_HUB_ETAG_TIMEOUT") {
+            guard let s = Double(t), s > 0, s <= 3600 else { throw HubError.invalidConfiguration("HF_HUB_ETAG_TIMEOUT", "'\(t)' is not a number of seconds in (0, 3600]") }
+            connectTimeout = s
+            requestTimeout = s
+        }
+        if let t = value("HF_HUB_DOWNLOAD_TIMEOUT") {
+            guard let s = Double(t), s > 0, s <= 3600 else { throw HubError.invalidConfiguration("HF_HUB_DOWNLOAD_TIMEOUT", "'\(t)' is not a number of seconds in (0, 3600]") }
+            readTimeout = s
+        }
         self.endpoint = endpoint
         self.cacheDirectory = cache
         self.tokenStorage = try token.flatMap(Self.validatedToken)

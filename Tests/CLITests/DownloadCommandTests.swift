@@ -52,7 +52,7 @@ struct DownloadCommandTests {
 
     @Test func downloadWithoutNetworkSaysHowToGoOn() throws {
         let dir = try CLITests.tempDir()
-        let env = ["HF_HUB_CACHE": dir.path, "HF_ENDPOINT": "http://127.0.0.1:1", "XDG_CACHE_HOME": dir.path]
+        let env = ["HF_HUB_CACHE": dir.path, "HF_ENDPOINT": "http://127.0.0.1:1", "XDG_CACHE_HOME": dir.path, "HF_HUB_ETAG_TIMEOUT": "2"]
         let r = try Self.run(["download", "skt/kobert-base-v1"], environment: env)
         #expect(r.status != 0)
         #expect(r.stderr.contains("cannot reach http://127.0.0.1:1") && r.stderr.contains("HF_HUB_OFFLINE"), "\(r.stderr)")

@@ -17,6 +17,9 @@ enum Fixture {
     }
 }
 
+/// HTTPTypes.HTTPField (Hummingbird exports only HTTPFields).
+typealias Field = HTTPFields.Element
+
 func sha256Hex(_ data: Data) -> String { SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined() }
 func gitBlobID(_ data: Data) -> String {
     Insecure.SHA1.hash(data: Data("blob \(data.count)\0".utf8) + data).map { String(format: "%02x", $0) }.joined()
@@ -41,7 +44,10 @@ final class FakeHub: @unchecked Sendable {
         let lfs: Bool
     }
 
+    /// skt/kobert-base-v1's files (from the Python fixture).
     let files: [String: RepoFile]
+    /// All repositories: skt/kobert-base-v1, and test/sharded (a safetensors index and two shards).
+    let repos: [String: [String: RepoFile]]
     let commit = Fixture.commit
     private let lock = NSLock()
     private var _log: [Logged] = []
@@ -65,6 +71,18 @@ final class FakeHub: @unchecked Sendable {
         for name in ["config.json", "tokenizer_config.json"] { files[name] = RepoFile(data: Fixture.file(name), lfs: false) }
         for name in ["pytorch_model.bin", "spiece.model"] { files[name] = RepoFile(data: Fixture.file(name), lfs: true) }
         self.files = files
+        let shard1 = Data((0..<3000).map { UInt8($0 % 251) }), shard2 = Data((0..<2000).map { UInt8($0 % 241) })
+        let index = #"{"metadata": {"total_size": 5000}, "weight_map": {"a.weight": "model-00001-of-00002.safetensors", "b.weight": "model-00002-of-00002.safetensors", "c.weight": "model-00001-of-00002.safetensors"}}"#
+        self.repos = [
+            Fixture.repo: files,
+            "test/sharded": [
+                "config.json": files["config.json"]!,
+                "model.safetensors.index.json": RepoFile(data: Data(index.utf8), lfs: false),
+                "model-00001-of-00002.safetensors": RepoFile(data: shard1, lfs: true),
+                "model-00002-of-00002.safetensors": RepoFile(data: shard2, lfs: true),
+                "pytorch_model.bin": RepoFile(data: Data("not to be downloaded".utf8), lfs: true),
+            ],
+        ]
     }
 
     var log: [Logged] { lock.withLock { _log } }
@@ -98,7 +116,6 @@ final class FakeHub: @unchecked Sendable {
         let auth = request.headers[.authorization]
         let range = request.headers[.range]
         lock.withLock { _log.append(Logged(method: method, path: path, authorization: auth, range: range)) }
-        let repo = "/" + Fixture.repo
         let api = "/api/models/"
         if path.hasPrefix("/cdn/") {
             return cdn(String(path.dropFirst(5)), range: range, method: method)
@@ -111,30 +128,30 @@ final class FakeHub: @unchecked Sendable {
         if let token = requiredToken, auth != "Bearer \(token)" {
             return error(401, code: "GatedRepo")
         }
-        if path.hasPrefix(api) {
-            let rest = path.dropFirst(api.count)
-            guard rest.hasPrefix(Fixture.repo + "/revision/") else { return error(404, code: "RepoNotFound") }
-            let revision = rest.dropFirst(Fixture.repo.count + "/revision/".count)
-            guard revision == "main" || revision == commit else { return error(404, code: "RevisionNotFound") }
-            let siblings = files.keys.sorted().map { ["rfilename": $0] }
-            let json = try! JSONSerialization.data(withJSONObject: ["id": Fixture.repo, "sha": commit, "siblings": siblings])
+        // /api/models/{owner}/{name}/revision/{revision} and /{owner}/{name}/resolve/{revision}/{file}
+        let isAPI = path.hasPrefix(api)
+        let parts = (isAPI ? path.dropFirst(api.count) : path.dropFirst()).split(separator: "/", maxSplits: 3, omittingEmptySubsequences: false)
+        guard parts.count >= 3, let repoFiles = repos["\(parts[0])/\(parts[1])"] else { return error(404, code: "RepoNotFound") }
+        guard parts[2] == (isAPI ? "revision" : "resolve"), parts.count == 4 else { return error(404, code: "RepoNotFound") }
+        if isAPI {
+            guard parts[3] == "main" || parts[3] == commit else { return error(404, code: "RevisionNotFound") }
+            let siblings = repoFiles.keys.sorted().map { ["rfilename": $0] }
+            let json = try! JSONSerialization.data(withJSONObject: ["id": "\(parts[0])/\(parts[1])", "sha": commit, "siblings": siblings])
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: json)))
         }
-        let resolve = repo + "/resolve/"
-        guard path.hasPrefix(resolve) else { return error(404, code: "RepoNotFound") }
-        let rest = path.dropFirst(resolve.count)
+        let rest = parts[3]
         guard let slash = rest.firstIndex(of: "/") else { return error(404, code: "EntryNotFound") }
         let revision = rest[..<slash]
         let name = String(rest[rest.index(after: slash)...])
         guard revision == "main" || revision == commit else { return error(404, code: "RevisionNotFound") }
-        guard let file = files[name] else { return error(404, code: "EntryNotFound") }
+        guard let file = repoFiles[name] else { return error(404, code: "EntryNotFound") }
         var fields = HTTPFields()
-        fields[HTTPField.Name("X-Repo-Commit")!] = commit
+        fields[Field.Name("X-Repo-Commit")!] = commit
         fields[.eTag] = "\"\(gitBlobID(file.data))\""
         if file.lfs {
             let sha = sha256Hex(file.data)
-            fields[HTTPField.Name("X-Linked-Etag")!] = "\"\(sha)\""
-            fields[HTTPField.Name("X-Linked-Size")!] = "\(file.data.count)"
+            fields[Field.Name("X-Linked-Etag")!] = "\"\(sha)\""
+            fields[Field.Name("X-Linked-Size")!] = "\(file.data.count)"
             fields[.location] = "http://localhost:\(port)/cdn/\(sha)"
             return Response(status: .found, headers: fields)
         }
@@ -143,7 +160,7 @@ final class FakeHub: @unchecked Sendable {
     }
 
     private func cdn(_ sha: String, range: String?, method: String) -> Response {
-        guard let (name, file) = files.first(where: { $0.value.lfs && sha256Hex($0.value.data) == sha }) else {
+        guard let (name, file) = repos.values.flatMap({ $0 }).first(where: { $0.value.lfs && sha256Hex($0.value.data) == sha }) else {
             return Response(status: .notFound)
         }
         var data = file.data
@@ -173,7 +190,7 @@ final class FakeHub: @unchecked Sendable {
 
     private func error(_ status: Int, code: String) -> Response {
         var fields = HTTPFields()
-        fields[HTTPField.Name("X-Error-Code")!] = code
+        fields[Field.Name("X-Error-Code")!] = code
         return Response(status: .init(code: status), headers: fields)
     }
 }
