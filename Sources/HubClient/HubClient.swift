@@ -53,7 +53,15 @@ public struct HubClient: Sendable {
             return url
         case .hub(let repo, let revision):
             let client = HubClient(configuration: try configuration ?? HubConfiguration())
-            return try await client.download(repo, revision: revision, progress: progress)
+            do {
+                return try await client.download(repo, revision: revision, progress: progress)
+            } catch let error as HubError {
+                // Perhaps a mistyped local path: say that too.
+                if case .repositoryNotFound = error {
+                    throw HubError.invalidReference(reference, "no such local path, and \(error.description)")
+                }
+                throw error
+            }
         }
     }
 

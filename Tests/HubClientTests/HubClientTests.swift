@@ -230,6 +230,21 @@ struct HubClientDownloadTests {
         }
     }
 
+    @Test func resolveModelDownloadsARepositoryOrSaysNeitherPathNorRepositoryExists() async throws {
+        let cache = try Self.tempCache()
+        try await FakeHub().run { hub in
+            let config = try HubConfiguration(endpoint: hub.endpoint, cacheDirectory: cache)
+            let snapshot = try await HubClient.resolveModel("skt/kobert-base-v1@\(hub.commit)", configuration: config)
+            #expect(snapshot.path == cache.appendingPathComponent("models--skt--kobert-base-v1/snapshots/\(hub.commit)").path)
+            do {
+                _ = try await HubClient.resolveModel("models/kobert", configuration: config)
+                Issue.record("expected an error")
+            } catch let error as HubError {
+                #expect(error.description.contains("no such local path") && error.description.contains("repository models/kobert not found"), "\(error)")
+            }
+        }
+    }
+
     @Test func theTokenGoesToTheHubButNotToTheCDN() async throws {
         let cache = try Self.tempCache()
         try await FakeHub().run { hub in
