@@ -57,7 +57,7 @@ func runBlocking<T>(_ work: @escaping @Sendable () async throws -> T) throws -> 
     return try value.get()
 }
 
-/// Per-file download bar on standard error: `file [=====>    ] 12.3/45.6 MB 3.2 MB/s ETA 0:10`.
+/// Per-file download bar on standard error: `file [=====>    ] 12.3 MB / 45.6 MB 3.2 MB/s ETA 0:10`.
 /// Without a terminal, one line per finished file.
 final class ByteProgressBar: @unchecked Sendable {
     private let lock = NSLock()
@@ -78,7 +78,7 @@ final class ByteProgressBar: @unchecked Sendable {
         }
         let finished = p.bytesDone == p.bytesTotal
         guard stderrIsTerminal else {
-            if finished { printError("downloaded \(p.file) (\(megabytes(p.bytesTotal)) MB)") }
+            if finished { printError("downloaded \(p.file) (\(size(p.bytesTotal)))") }
             return
         }
         guard finished || now.timeIntervalSince(lastDraw) > 0.1 else { return }
@@ -89,9 +89,15 @@ final class ByteProgressBar: @unchecked Sendable {
         let width = 24
         let filled = p.bytesTotal > 0 ? Int(Int64(width) * p.bytesDone / p.bytesTotal) : width
         let bar = String(repeating: "=", count: filled) + (filled < width ? ">" + String(repeating: " ", count: width - filled - 1) : "")
-        printError("\r\(p.file) [\(bar)] \(megabytes(p.bytesDone))/\(megabytes(p.bytesTotal)) MB \(String(format: "%.1f", rate / 1e6)) MB/s ETA \(duration(eta))\u{1B}[K", terminator: "")
+        printError("\r\(p.file) [\(bar)] \(size(p.bytesDone)) / \(size(p.bytesTotal)) \(size(Int64(rate)))/s ETA \(duration(eta))\u{1B}[K", terminator: "")
         if finished { printError("") }
     }
 
-    private func megabytes(_ n: Int64) -> String { String(format: "%.1f", Double(n) / 1e6) }
+    /// 12.3 kB, 45.6 MB, 1.2 GB.
+    private func size(_ n: Int64) -> String {
+        let x = Double(n)
+        if x < 1e6 { return String(format: "%.1f kB", x / 1e3) }
+        if x < 1e9 { return String(format: "%.1f MB", x / 1e6) }
+        return String(format: "%.2f GB", x / 1e9)
+    }
 }

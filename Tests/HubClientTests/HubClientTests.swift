@@ -351,6 +351,13 @@ struct HubReferenceTests {
         #expect(!c.offline)
         #expect(!c.description.contains("hf_abc"))
         #expect(throws: HubError.self) { try HubConfiguration(environment: ["HF_ENDPOINT": "ftp://x"]) }
+        // The file `huggingface-cli login` writes (HF_TOKEN_PATH, else HF_HOME/token); HF_TOKEN wins.
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("HubConfigTests-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+        try Data("hf_from_file\n".utf8).write(to: home.appendingPathComponent("token"))
+        #expect(try HubConfiguration(environment: ["HF_HOME": home.path]).token == "hf_from_file")
+        #expect(try HubConfiguration(environment: ["HF_HOME": home.path, "HF_TOKEN": "hf_env"]).token == "hf_env")
+        #expect(try HubConfiguration(environment: ["HF_HOME": "/nonexistent-\(UUID().uuidString)"]).token == nil)
         c = try HubConfiguration(environment: ["HF_HOME": "/h", "HF_HUB_ETAG_TIMEOUT": "5", "HF_HUB_DOWNLOAD_TIMEOUT": "7"])
         #expect(c.connectTimeout == 5 && c.requestTimeout == 5 && c.readTimeout == 7)
         #expect(throws: HubError.self) { try HubConfiguration(environment: ["HF_HOME": "/h", "HF_HUB_ETAG_TIMEOUT": "-1"]) }
