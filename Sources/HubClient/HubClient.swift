@@ -326,6 +326,11 @@ private final class Session: Sendable {
     func downloadBlob(file: String, meta: FileMetadata, cache: RepoCache, progress: (@Sendable (DownloadProgress) -> Void)?) async throws {
         let incomplete = cache.incomplete(meta.etag)
         let blob = cache.blob(meta.etag)
+        var st = stat()
+        let resumable = stat(incomplete.path, &st) == 0 ? min(Int64(st.st_size), meta.size) : 0
+        if let free = availableBytes(at: cache.blobs), free < meta.size - resumable {
+            throw HubError.diskFull(path: blob.path, needed: meta.size - resumable, available: free)
+        }
         for attempt in 0..<2 {
             try await transfer(file: file, from: meta.location, to: incomplete, size: meta.size, progress: progress)
             if let expected = meta.sha256 {
@@ -357,9 +362,6 @@ private final class Session: Sendable {
                 offset = 0
             }
             if offset == size { break }
-            if let free = availableBytes(at: incomplete.deletingLastPathComponent()), free < size - offset {
-                throw HubError.diskFull(path: incomplete.path, needed: size - offset, available: free)
-            }
             let headers = offset > 0 ? [("Range", "bytes=\(offset)-")] : []
             let answer = try await send(.GET, url, extraHeaders: headers, what: file, redirects: .all, deadline: .now() + .hours(24 * 7))
             let status = Int(answer.response.status.code)

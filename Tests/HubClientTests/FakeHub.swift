@@ -42,6 +42,8 @@ final class FakeHub: @unchecked Sendable {
     struct RepoFile {
         let data: Data
         let lfs: Bool
+        /// X-Linked-Size to declare instead of the real size (a lying or huge file).
+        var declaredSize: Int? = nil
     }
 
     /// skt/kobert-base-v1's files (from the Python fixture).
@@ -82,6 +84,9 @@ final class FakeHub: @unchecked Sendable {
                 "model-00002-of-00002.safetensors": RepoFile(data: shard2, lfs: true),
                 "pytorch_model.bin": RepoFile(data: Data("not to be downloaded".utf8), lfs: true),
             ],
+            // Weights declared larger than any disk, or smaller than what the CDN then sends.
+            "test/huge": ["config.json": files["config.json"]!, "model.safetensors": RepoFile(data: Data("huge".utf8), lfs: true, declaredSize: 1 << 48)],
+            "test/liar": ["config.json": files["config.json"]!, "model.safetensors": RepoFile(data: Data(repeating: 7, count: 5000), lfs: true, declaredSize: 4000)],
         ]
     }
 
@@ -151,7 +156,7 @@ final class FakeHub: @unchecked Sendable {
         if file.lfs {
             let sha = sha256Hex(file.data)
             fields[Field.Name("X-Linked-Etag")!] = "\"\(sha)\""
-            fields[Field.Name("X-Linked-Size")!] = "\(file.data.count)"
+            fields[Field.Name("X-Linked-Size")!] = "\(file.declaredSize ?? file.data.count)"
             fields[.location] = "http://localhost:\(port)/cdn/\(sha)"
             return Response(status: .found, headers: fields)
         }

@@ -115,6 +115,39 @@ struct HubClientDownloadTests {
         }
     }
 
+    @Test func aFileLargerThanTheFreeSpaceIsRefusedBeforeDownloading() async throws {
+        let cache = try Self.tempCache()
+        try await FakeHub().run { hub in
+            do {
+                _ = try await Self.client(hub, cache: cache).download(try RepoID("test/huge"))
+                Issue.record("expected an error")
+            } catch let error as HubError {
+                guard case .diskFull(_, let needed, _) = error else { Issue.record("\(error)"); return }
+                #expect(needed == 1 << 48)
+                #expect(error.description.contains("HF_HUB_CACHE"))
+            }
+            #expect(!hub.log.contains { $0.path.hasPrefix("/cdn/") })
+            let blobs = cache.appendingPathComponent("models--test--huge/blobs")
+            #expect(((try? FileManager.default.contentsOfDirectory(atPath: blobs.path)) ?? []).allSatisfy { !$0.hasSuffix(".incomplete") })
+        }
+    }
+
+    @Test func moreBytesThanTheHubDeclaredAreRefused() async throws {
+        let cache = try Self.tempCache()
+        try await FakeHub().run { hub in
+            do {
+                _ = try await Self.client(hub, cache: cache).download(try RepoID("test/liar"))
+                Issue.record("expected an error")
+            } catch let error as HubError {
+                guard case .badResponse(let what, _) = error else { Issue.record("\(error)"); return }
+                #expect(what == "model.safetensors")
+            }
+            let blobs = cache.appendingPathComponent("models--test--liar/blobs")
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: blobs.path)) ?? []
+            #expect(names.allSatisfy { $0.hasSuffix(".incomplete") || $0.count == 40 }, "\(names)")  // only config.json's blob
+        }
+    }
+
     @Test func anInterruptedTransferResumesWithARangeRequest() async throws {
         let cache = try Self.tempCache()
         try await FakeHub().run { hub in
