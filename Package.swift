@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "SafeTensors", targets: ["SafeTensors"]),
         .library(name: "SentencePiece", targets: ["SentencePiece"]),
         .library(name: "TorchCheckpoint", targets: ["TorchCheckpoint"]),
+        .library(name: "HubClient", targets: ["HubClient"]),
         .executable(name: "kobert-emotion", targets: ["kobert-emotion"]),
     ],
     dependencies: [
@@ -19,6 +20,10 @@ let package = Package(
         // The zip container of .xlsx datasets and of torch.save checkpoints; .xlsx's small XML parts.
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
         .package(url: "https://github.com/drmohundro/SWXMLHash", from: "8.1.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // OpenBLAS on Linux (libopenblas-dev). On Apple platforms Kernels imports Accelerate instead.
@@ -52,10 +57,21 @@ let package = Package(
                 .product(name: "SWXMLHash", package: "SWXMLHash"),
             ],
             resources: [.copy("Resources/sample-emotions.csv")]),
+        // Downloads from the Hugging Face Hub into huggingface_hub's cache layout.
+        .target(
+            name: "HubClient",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "kobert-emotion",
             dependencies: [
                 "EmotionClassifier",
+                "HubClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -68,6 +84,18 @@ let package = Package(
             name: "TorchCheckpointTests",
             dependencies: ["TorchCheckpoint", "SafeTensors", .product(name: "ZIPFoundation", package: "ZIPFoundation")], resources: [.copy("Fixtures")]),
         .testTarget(name: "CLITests", dependencies: ["kobert-emotion"]),
+        // Fixtures (a cache written by Python's huggingface_hub, with symlinks) are read from the source tree.
+        .testTarget(
+            name: "HubClientTests",
+            dependencies: [
+                "HubClient",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            exclude: ["Fixtures"]
+        ),
         // Side-by-side benchmark (Benchmarks/run.sh); not part of the tests.
         .executableTarget(name: "kobert-bench", dependencies: ["EmotionClassifier", "SentencePiece", "BERT", "Kernels"], path: "Benchmarks/Swift"),
     ]

@@ -64,11 +64,11 @@ extension TokenPipeline: ExpressibleByArgument {}
 
 /// The model directory a command works on: --model, or the last one `train` wrote.
 struct ModelArgument: ParsableArguments {
-    @Option(name: .long, help: "Model directory (config.json, model.safetensors, spiece.model). Default: the last model trained.")
+    @Option(name: .long, help: "Model directory (config.json, model.safetensors, spiece.model), or a Hugging Face Hub repository owner/name[@revision], downloaded into the Hugging Face cache (an existing local path always wins). Default: the last model trained.")
     var model: String?
 
     func directory() throws -> URL {
-        if let model { return URL(fileURLWithPath: model) }
+        if let model { return try resolveModelArgument(model) }
         guard let last = LastModel.read() else {
             throw ValidationError("no model given and none trained yet: pass --model DIR or run `kobert-emotion train` first")
         }

@@ -1,0 +1,115 @@
+import Foundation
+
+/// Where the Hub is, where the cache is, and how to authenticate — read from the same environment
+/// variables as Python's huggingface_hub:
+/// - `HF_ENDPOINT`: the Hub (default `https://huggingface.co`).
+/// - `HF_HUB_CACHE`, else `HF_HOME/hub`, else `$XDG_CACHE_HOME/huggingface/hub`, else `~/.cache/huggingface/hub`.
+/// - `HF_TOKEN` (else the file `HF_TOKEN_PATH`, else `HF_HOME/token`, as `huggingface-cli login` writes it):
+///   sent as a bearer token to the Hub's host only; never printed.
+/// - `HF_HUB_OFFLINE` (or `TRANSFORMERS_OFFLINE`) = 1/ON/YES/TRUE: use the cache only, no request.
+/// - `HF_HUB_ETAG_TIMEOUT` (connect and metadata requests, default 10 s and 30 s),
+///   `HF_HUB_DOWNLOAD_TIMEOUT` (longest silence during a download, default 60 s).
+public struct HubConfiguration: Sendable {
+    public var endpoint: URL
+    public var cacheDirectory: URL
+    public var offline: Bool
+    /// Seconds to wait for a connection.
+    public var connectTimeout: Double = 10
+    /// Seconds a metadata request (revision lookup, file metadata) may take in all.
+    public var requestTimeout: Double = 30
+    /// Seconds a download may go without receiving a byte.
+    public var readTimeout: Double = 60
+    /// Interrupted transfers resumed (with `Range`) within one run before giving up.
+    public var maxResumes = 3
+    private var tokenStorage: String?
+
+    /// The bearer token, if any. Not part of `description`.
+    public var token: String? {
+        get { tokenStorage }
+        set { tokenStorage = newValue }
+    }
+
+    public init(endpoint: URL, cacheDirectory: URL, token: String? = nil, offline: Bool = false) throws {
+        self.endpoint = try Self.validatedEndpoint(endpoint.absoluteString)
+        self.cacheDirectory = cacheDirectory
+        self.tokenStorage = try token.flatMap(Self.validatedToken)
+        self.offline = offline
+    }
+
+    /// Reads the settings from `environment` (the process environment by default).
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        func value(_ key: String) -> String? {
+            guard let v = environment[key]?.trimmingCharacters(in: .whitespacesAndNewlines), !v.isEmpty else { return nil }
+            return v
+        }
+        func path(_ text: String) -> URL {
+            if text == "~" || text.hasPrefix("~/") {
+                let home = environment["HOME"].map { URL(fileURLWithPath: $0) } ?? FileManager.default.homeDirectoryForCurrentUser
+                return text == "~" ? home : home.appendingPathComponent(String(text.dropFirst(2)))
+            }
+            return URL(fileURLWithPath: text)
+        }
+        let home: URL
+        if let h = value("HF_HOME") {
+            home = path(h)
+        } else if let xdg = value("XDG_CACHE_HOME") {
+            home = path(xdg).appendingPathComponent("huggingface")
+        } else {
+            home = path("~/.cache/huggingface")
+        }
+        let cache = value("HF_HUB_CACHE").map(path) ?? home.appendingPathComponent("hub")
+        let endpoint = try Self.validatedEndpoint(value("HF_ENDPOINT") ?? "https://huggingface.co")
+
+        var token = value("HF_TOKEN") ?? value("HUGGING_FACE_HUB_TOKEN")
+        if token == nil {
+            let file = value("HF_TOKEN_PATH").map(path) ?? home.appendingPathComponent("token")
+            if let data = try? Data(contentsOf: file), data.count <= 4096 {
+                token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+                if token?.isEmpty == true { token = nil }
+            }
+        }
+        let truthy: Set<String> = ["1", "ON", "YES", "TRUE"]
+        let offline = [value("HF_HUB_OFFLINE"), value("TRANSFORMERS_OFFLINE")].contains { $0.map { truthy.contains($0.uppercased()) } ?? false }
+
+        // huggingface_hub's timeouts (seconds): metadata requests, and a download's silence.
+        if let t = value("HF_HUB_ETAG_TIMEOUT") {
+            guard let s = Double(t), s > 0, s <= 3600 else { throw HubError.invalidConfiguration("HF_HUB_ETAG_TIMEOUT", "'\(t)' is not a number of seconds in (0, 3600]") }
+            connectTimeout = s
+            requestTimeout = s
+        }
+        if let t = value("HF_HUB_DOWNLOAD_TIMEOUT") {
+            guard let s = Double(t), s > 0, s <= 3600 else { throw HubError.invalidConfiguration("HF_HUB_DOWNLOAD_TIMEOUT", "'\(t)' is not a number of seconds in (0, 3600]") }
+            readTimeout = s
+        }
+        self.endpoint = endpoint
+        self.cacheDirectory = cache
+        self.tokenStorage = try token.flatMap(Self.validatedToken)
+        self.offline = offline
+    }
+
+    static func validatedEndpoint(_ text: String) throws -> URL {
+        var t = text
+        while t.hasSuffix("/") { t.removeLast() }
+        guard let url = URL(string: t), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
+              let host = url.host, !host.isEmpty, url.query == nil, url.fragment == nil, url.user == nil
+        else {
+            throw HubError.invalidConfiguration("HF_ENDPOINT", "'\(text)' is not an http(s) URL without user, query or fragment")
+        }
+        return url
+    }
+
+    /// A header value: printable ASCII, no spaces (the message never repeats the token).
+    static func validatedToken(_ token: String) throws -> String? {
+        if token.isEmpty { return nil }
+        guard token.utf8.count <= 1024, token.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+            throw HubError.invalidConfiguration("HF_TOKEN", "the token has characters a header cannot carry (spaces, line breaks, non-ASCII) or is longer than 1024 bytes")
+        }
+        return token
+    }
+}
+
+extension HubConfiguration: CustomStringConvertible {
+    public var description: String {
+        "HubConfiguration(endpoint: \(endpoint.absoluteString), cache: \(cacheDirectory.path), token: \(token == nil ? "none" : "set"), offline: \(offline))"
+    }
+}
