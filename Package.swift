@@ -32,17 +32,20 @@ let package = Package(
             // pointers into parallel loops is not a compile error.
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
-        .target(name: "SafeTensors"),
-        .target(name: "BERT", dependencies: ["Kernels", "CKernels", "SafeTensors"], swiftSettings: [.swiftLanguageMode(.v5)]),
+        // Atomic writes, output-directory locks, temporary-file cleanup (no dependencies).
+        .target(name: "FileSafety"),
+        .target(name: "SafeTensors", dependencies: ["FileSafety"]),
+        .target(name: "BERT", dependencies: ["Kernels", "CKernels", "SafeTensors", "FileSafety"], swiftSettings: [.swiftLanguageMode(.v5)]),
         .target(
             name: "SentencePiece",
             resources: [.copy("Resources/emotion-dialogue.model")]
         ),
-        .target(name: "EmotionClassifier", dependencies: ["BERT", "SentencePiece"], resources: [.copy("Resources/sample-emotions.csv")]),
+        .target(name: "EmotionClassifier", dependencies: ["BERT", "SentencePiece", "FileSafety"], resources: [.copy("Resources/sample-emotions.csv")]),
         .executableTarget(
             name: "kobert-emotion",
             dependencies: [
                 "EmotionClassifier",
+                "FileSafety",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -52,6 +55,7 @@ let package = Package(
         .testTarget(name: "SentencePieceTests", dependencies: ["SentencePiece", "EmotionClassifier"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EmotionClassifierTests", dependencies: ["EmotionClassifier"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CLITests", dependencies: ["kobert-emotion"]),
+        .testTarget(name: "FileSafetyTests", dependencies: ["FileSafety"]),
         // Side-by-side benchmark (Benchmarks/run.sh); not part of the tests.
         .executableTarget(name: "kobert-bench", dependencies: ["EmotionClassifier", "SentencePiece", "BERT", "Kernels"], path: "Benchmarks/Swift"),
     ]

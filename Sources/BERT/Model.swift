@@ -1,3 +1,4 @@
+import FileSafety
 import Foundation
 import Kernels
 import SafeTensors
@@ -115,6 +116,6 @@ public final class BertClassifier: @unchecked Sendable {
     public func save(directory: URL) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try safetensors().write(to: directory.appendingPathComponent("model.safetensors"))
-        try config.jsonData().write(to: directory.appendingPathComponent("config.json"), options: .atomic)
+        try AtomicFile.write(try config.jsonData(), to: directory.appendingPathComponent("config.json"))
     }
 }

@@ -136,11 +136,6 @@ func duration(_ seconds: Double) -> String {
     return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
 }
 
-/// Reads lines from standard input until end of input.
-func standardInputLines() -> AnySequence<String> {
-    AnySequence { AnyIterator { readLine(strippingNewline: true) } }
-}
-
 /// JSON text of one object (full float precision), on one line.
 func jsonLine(_ object: [String: Any]) throws -> String {
     String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self)

@@ -22,8 +22,9 @@ struct Tokenize: ParsableCommand {
 
     func run() throws {
         let tokenizer = try makeTokenizer()
-        let input = sentences.isEmpty ? standardInputLines() : AnySequence(sentences)
-        for text in input {
+        var arguments = sentences.makeIterator()
+        func next() throws -> String? { sentences.isEmpty ? try StandardInput.readLine() : arguments.next() }
+        while let text = try next() {
             let tokens = tokenizer.tokenize(text)
             if json {
                 print(try jsonLine(["text": text, "pieces": tokens.map(\.piece), "ids": tokens.map(\.id)]))

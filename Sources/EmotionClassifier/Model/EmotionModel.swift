@@ -1,3 +1,4 @@
+import FileSafety
 import BERT
 import Foundation
 import SentencePiece
@@ -50,7 +51,7 @@ public final class EmotionModel: @unchecked Sendable {
     /// Writes config.json, model.safetensors and spiece.model into `directory`, each atomically.
     public func save(directory: URL) throws {
         try classifier.save(directory: directory)
-        try sentencePieceData.write(to: directory.appendingPathComponent("spiece.model"), options: .atomic)
+        try AtomicFile.write(sentencePieceData, to: directory.appendingPathComponent("spiece.model"))
     }
 
     /// Token ids for `texts`, padded per batch to its longest sentence (padding is masked, so the
