@@ -64,7 +64,10 @@ struct ModelArgument: ParsableArguments {
     var model: String?
 
     func directory() throws -> URL {
-        if let model { return URL(fileURLWithPath: model) }
+        if let model {
+            guard !model.isEmpty else { throw ValidationError("--model needs a directory name") }
+            return URL(fileURLWithPath: model)
+        }
         guard let last = LastModel.read() else {
             throw ValidationError("no model given and none trained yet: pass --model DIR or run `kobert-emotion train` first")
         }

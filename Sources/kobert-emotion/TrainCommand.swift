@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import EmotionClassifier
+import FileSafety
 import Foundation
 import SentencePiece
 
@@ -33,7 +34,7 @@ struct Train: ParsableCommand {
     var pipeline: TokenPipeline = .gluonnlp
 
     @Option(name: .long, help: "Maximum tokens per sentence, [CLS] and [SEP] included.") var maxLen = 64
-    @Option(name: .long, help: "Sentences per batch.") var batchSize = 64
+    @Option(name: .long, parsing: .unconditional, help: "Sentences per batch.") var batchSize = 64
     @Option(name: .long, help: "Epochs (default 5; 30 from scratch).") var epochs: Int?
     @Option(name: .long, help: "Peak learning rate (default 5e-5; 1e-3 from scratch).") var lr: Double?
     @Option(name: .long, help: "Share of steps spent warming up.") var warmupRatio = 0.1
@@ -45,6 +46,12 @@ struct Train: ParsableCommand {
     @Flag(name: .long, help: "Pad every batch to --max-len as the seed does (same results; padding is never computed).") var padToMaxLen = false
     @Option(name: .long, help: "From scratch: hidden size, layers, heads, intermediate size.") var scratchShape = "128,2,4,512"
     @Flag(name: .long, help: "Continue the interrupted run in --output.") var resume = false
+
+    func validate() throws {
+        if output.isEmpty { throw ValidationError("-o/--output needs a directory name") }
+        if model?.isEmpty == true { throw ValidationError("--model needs a directory name") }
+        if batchSize < 1 { throw ValidationError("--batch-size must be positive (got \(batchSize))") }
+    }
 
     func run() throws {
         let fromScratch = model == nil
@@ -72,6 +79,8 @@ struct Train: ParsableCommand {
         }
         let outputURL = URL(fileURLWithPath: output)
         let job = try TrainingJob(data: try data.options(), model: source, pipeline: pipeline, options: options, output: outputURL)
+        let lock = try OutputLock(directory: outputURL)   // one writer per output directory
+        defer { lock.release() }
 
         let d = job.dataset, s = job.split
         print("data: \(d.source) (\(d.encoding.rawValue)), \(d.examples.count) sentences" + (d.skippedSummary.map { "; \($0)" } ?? ""))
@@ -137,7 +146,7 @@ final class StopFlag: @unchecked Sendable {
             let again = self.set
             self.set = true
             self.lock.unlock()
-            if again { exit(130) }
+            if again { TemporaryFiles.removeAllLive(); exit(130) }
             printError("\nstopping after this batch (Ctrl-C again to quit at once)")
         }
         source.resume()
