@@ -1,3 +1,4 @@
+import FileSafety
 import BERT
 import Foundation
 import Kernels
@@ -56,7 +57,7 @@ public enum SentenceFile {
         }
         guard let header = records.first else { throw EmotionModelError("\(url.path): the file is empty") }
         guard let index = header.fields.firstIndex(where: { $0.trimmingCharacters(in: .whitespaces).unicodeScalars.elementsEqual(column.unicodeScalars) }) else {
-            throw EmotionModelError("\(url.path): no column \"\(column)\" in the header (\(header.fields.joined(separator: ", ")))")
+            throw EmotionModelError("\(url.path): no column \(Excerpt.quoted(column, limit: 40)); " + DatasetError.headerSummary(header.fields, missing: [column]))
         }
         return try records.dropFirst().map { r in
             if let problem = r.problem { throw EmotionModelError("\(url.path), line \(r.line): \(problem)") }
@@ -68,8 +69,8 @@ public enum SentenceFile {
     /// The file's text, UTF-8 or cp949 (detected unless `encoding` says which).
     private static func text(of url: URL, encoding: TextEncoding?) throws -> String {
         let bytes: [UInt8]
-        do { bytes = try [UInt8](Data(contentsOf: url)) } catch {
-            throw EmotionModelError("\(url.path): cannot read (\(error.localizedDescription))")
+        do { bytes = try ReadFile.bytes(url) } catch {
+            throw EmotionModelError("\(error)")
         }
         do { return try TextDecoder.decode(bytes, as: encoding).text } catch {
             throw EmotionModelError("\(url.path): \(error)")
