@@ -54,7 +54,7 @@ let package = Package(
         .testTarget(name: "BERTTests", dependencies: ["BERT"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SentencePieceTests", dependencies: ["SentencePiece", "EmotionClassifier"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EmotionClassifierTests", dependencies: ["EmotionClassifier"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "CLITests", dependencies: ["kobert-emotion"]),
+        .testTarget(name: "CLITests", dependencies: ["kobert-emotion", "FileSafety"]),
         .testTarget(name: "FileSafetyTests", dependencies: ["FileSafety"]),
         // Side-by-side benchmark (Benchmarks/run.sh); not part of the tests.
         .executableTarget(name: "kobert-bench", dependencies: ["EmotionClassifier", "SentencePiece", "BERT", "Kernels"], path: "Benchmarks/Swift"),

@@ -85,6 +85,7 @@ struct Train: ParsableCommand {
         let d = job.dataset, s = job.split
         print("data: \(d.source) (\(d.encoding.rawValue)), \(d.examples.count) sentences" + (d.skippedSummary.map { "; \($0)" } ?? ""))
         print("split: \(s.mode.rawValue), seed \(s.seed): \(s.train.count) train, \(s.test.count) test; \(s.overlapCount) test sentences also occur in training, \(s.test.count - s.overlapCount) unseen")
+        for warning in DataWarnings.classes(d.examples, labels: d.labels) + DataWarnings.split(s) { print("warning: \(warning)") }
         print("model: \(job.modelDescription)")
         if job.loadReport.freshHead { print("model: a plain BertModel checkpoint; the classifier head starts fresh") }
         if !job.loadReport.unusedKeys.isEmpty {
@@ -126,7 +127,9 @@ struct Train: ParsableCommand {
         LastModel.write(outputURL)
         if let ev = report.evaluation {
             print(String(format: "test accuracy %.4f, macro-F1 %.4f on all %d test sentences", ev.all.accuracy, ev.all.macroF1, ev.all.count))
-            print(String(format: "test accuracy %.4f, macro-F1 %.4f on the %d test sentences not seen in training", ev.unseen.accuracy, ev.unseen.macroF1, ev.unseen.count))
+            if ev.unseen.count > 0 {
+                print(String(format: "test accuracy %.4f, macro-F1 %.4f on the %d test sentences not seen in training", ev.unseen.accuracy, ev.unseen.macroF1, ev.unseen.count))
+            } else { print("no test sentence is unseen in training: no unseen-sentence score") }
         }
         print("saved model to \(outputURL.path) (report.html, report.json) in \(duration(report.timing.totalSeconds))")
     }
