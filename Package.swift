@@ -56,6 +56,9 @@ let package = Package(
         .testTarget(name: "EmotionClassifierTests", dependencies: ["EmotionClassifier"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CLITests", dependencies: ["kobert-emotion", "FileSafety"]),
         .testTarget(name: "FileSafetyTests", dependencies: ["FileSafety"]),
+        // The seeded mutation engine shared by fuzz tests, and the fuzz tests over every file reader.
+        .target(name: "FuzzSupport", path: "Tests/FuzzSupport"),
+        .testTarget(name: "FuzzTests", dependencies: ["FuzzSupport", "SafeTensors", "SentencePiece", "BERT", "EmotionClassifier"]),
         // Side-by-side benchmark (Benchmarks/run.sh); not part of the tests.
         .executableTarget(name: "kobert-bench", dependencies: ["EmotionClassifier", "SentencePiece", "BERT", "Kernels"], path: "Benchmarks/Swift"),
     ]

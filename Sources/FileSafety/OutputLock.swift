@@ -9,7 +9,8 @@ import Glibc
 /// An exclusive lock on an output directory, held while a process writes into it: the file
 /// `.kobert-emotion.lock` in the directory, locked with `flock` and holding the owner's pid. A second
 /// writer is refused with an error naming that pid. The kernel releases the lock when the owner exits,
-/// however it exits, so a lock file left by a killed process does not block the next run.
+/// however it exits, so a lock file left by a killed process does not block the next run. Taking the
+/// lock removes stale temporary files of dead writers from the directory (`TemporaryFiles.removeStale`).
 public final class OutputLock {
     public static let fileName = ".kobert-emotion.lock"
     public let directory: URL
@@ -57,6 +58,9 @@ public final class OutputLock {
                 _ = ftruncate(fd, 0)
                 _ = text.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
                 self.fd = fd
+                // The owner may clean up: temporaries of writers that died here (say a checkpoint
+                // write killed by SIGKILL) go now, not at the next write.
+                TemporaryFiles.removeStale(in: directory, force: true)
                 return
             }
             close(fd)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import EmotionClassifier
+import FileSafety
 import Foundation
 import SentencePiece
 
@@ -91,7 +92,7 @@ enum LastModel {
 
     static func write(_ url: URL) {
         try? FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try? Data((url.standardizedFileURL.path + "\n").utf8).write(to: file, options: .atomic)
+        try? AtomicFile.write(Data((url.standardizedFileURL.path + "\n").utf8), to: file)
     }
 }
 

@@ -130,7 +130,10 @@ import Glibc
         first.release()
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent(OutputLock.fileName).path))
         try Data("999999999\n".utf8).write(to: dir.appendingPathComponent(OutputLock.fileName))   // a dead owner's file
+        let stale = dir.appendingPathComponent(".checkpoint.safetensors.kobert-tmp.\(0x3FFF_FFF0)-1")
+        try Data("half a checkpoint".utf8).write(to: stale)
         let again = try OutputLock(directory: dir)
+        #expect(!FileManager.default.fileExists(atPath: stale.path), "taking the lock removes a dead writer's temporary")
         again.release()
         let file = dir.appendingPathComponent("file")
         try Data().write(to: file)
