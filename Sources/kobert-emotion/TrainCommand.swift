@@ -50,7 +50,6 @@ struct Train: ParsableCommand {
     func validate() throws {
         if output.isEmpty { throw ValidationError("-o/--output needs a directory name") }
         if model?.isEmpty == true { throw ValidationError("--model needs a directory name") }
-        if batchSize < 1 { throw ValidationError("--batch-size must be positive (got \(batchSize))") }
     }
 
     func run() throws {

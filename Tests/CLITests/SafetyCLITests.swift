@@ -165,7 +165,7 @@ import Glibc
         let cases: [([String], String)] = [
             (["train", "--data", shadow.path, "--epochs", "1"], "no comma-separated columns"),
             (["predict", "--model", "m", "--batch-size", "-5", "x"], "--batch-size must be positive"),
-            (["train", "--batch-size", "-5"], "--batch-size must be positive"),
+            (["train", "--batch-size", "-5", "--epochs", "1"], "batch size -5 must be positive"),
             (["predict", "--model", "", "x"], "--model needs a directory name"),
             (["train", "-o", ""], "-o/--output needs a directory name"),
             (["predict", "--model", "m", "--input", dir.appendingPathComponent("missing.txt").path], "no such file or directory"),
