@@ -74,6 +74,7 @@ import Glibc
     @Test func aFIFOIsRead() throws {
         let fifo = try temporaryDirectory().appendingPathComponent("data.csv")
         #expect(mkfifo(fifo.path, 0o644) == 0)
+        signal(SIGPIPE, SIG_IGN)   // if the reader gives up early, the writer gets EPIPE, not a signal
         let writer = Thread {
             let fd = open(fifo.path, O_WRONLY)
             let text = Array("발화문,상황\n좋아요,happiness\n슬퍼요,sadness\n".utf8)
@@ -81,6 +82,7 @@ import Glibc
             close(fd)
         }
         writer.start()
+        defer { close(open(fifo.path, O_RDONLY | O_NONBLOCK)) }   // a writer still waiting to open is released
         let data = try EmotionDataset.load(contentsOf: fifo)
         #expect(data.examples.map(\.label) == [5, 3])
     }
