@@ -60,7 +60,8 @@ public final class BertClassifier: @unchecked Sendable {
     public static func load(weights url: URL, config: BertConfig, seed: UInt64 = 0) throws -> (BertClassifier, LoadReport) {
         let file: SafeTensorsFile
         do { file = try SafeTensorsFile(contentsOf: url) } catch {
-            throw BertError.checkpoint(file: url.path, message: "\(error)")
+            // The SafeTensorsError names the file already: only its message, so the path is not printed twice.
+            throw BertError.checkpoint(file: url.path, message: (error as? SafeTensorsError)?.message ?? "\(error)")
         }
         let names = Set(file.names)
         let hasPrefix = names.contains("bert.embeddings.word_embeddings.weight")
