@@ -135,6 +135,9 @@ import Glibc
         #expect(r.status == 0, "\(r.stderr)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
         #expect((object["text"] as? String)?.unicodeScalars.elementsEqual("오늘 너무 즐거웠어".unicodeScalars) == true, "\(r.stdout)")
+        // --input /dev/stdin (a pipe here): read, not refused for "permission", and decoded as cp949.
+        let file = try Self.run(["predict", "--model", "m", "--input", "/dev/stdin"], stdinBytes: cp949 + [0x0A], cache: dir)
+        #expect(file.status == 0 && file.stdout.contains("\"text\":\"오늘 너무 즐거웠어\""), "\(file.stdout) \(file.stderr)")
         let tok = try Self.run(["tokenize", "--model", "m"], stdinBytes: cp949, cache: dir)
         #expect(tok.status == 0 && !tok.stdout.contains("\u{FFFD}"), "\(tok.stdout)")
     }
