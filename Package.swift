@@ -1,8 +1,9 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
-// Dependencies run one way: Kernels, SafeTensors -> BERT -> EmotionClassifier <- SentencePiece.
-// The command-line tool depends only on EmotionClassifier.
+// Dependencies run one way: Kernels, SafeTensors -> BERT -> EmotionClassifier <- SentencePiece;
+// FileSafety (atomic writes, output locks, plain file reads) under SafeTensors, BERT, EmotionClassifier and the tool.
+// The command-line tool depends only on EmotionClassifier (and FileSafety).
 let package = Package(
     name: "kobert-emotion",
     platforms: [.macOS(.v13), .iOS(.v16)],
