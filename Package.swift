@@ -1,8 +1,9 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
-// Dependencies run one way: Kernels, SafeTensors -> BERT -> EmotionClassifier <- SentencePiece.
-// The command-line tool depends only on EmotionClassifier.
+// Dependencies run one way: Kernels, SafeTensors -> BERT -> EmotionClassifier <- SentencePiece;
+// FileSafety (atomic writes, output locks, plain file reads) under SafeTensors, BERT, EmotionClassifier and the tool.
+// The command-line tool depends only on EmotionClassifier (and FileSafety).
 let package = Package(
     name: "kobert-emotion",
     platforms: [.macOS(.v13), .iOS(.v16)],
@@ -41,10 +42,12 @@ let package = Package(
             // pointers into parallel loops is not a compile error.
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
-        .target(name: "SafeTensors"),
+        // Atomic writes, output-directory locks, temporary-file cleanup (no dependencies).
+        .target(name: "FileSafety"),
+        .target(name: "SafeTensors", dependencies: ["FileSafety"]),
         // PyTorch checkpoints (pytorch_model.bin) through a restricted unpickler; nothing is executed.
         .target(name: "TorchCheckpoint", dependencies: [.product(name: "ZIPFoundation", package: "ZIPFoundation")]),
-        .target(name: "BERT", dependencies: ["Kernels", "CKernels", "SafeTensors", "TorchCheckpoint"], swiftSettings: [.swiftLanguageMode(.v5)]),
+        .target(name: "BERT", dependencies: ["Kernels", "CKernels", "SafeTensors", "TorchCheckpoint", "FileSafety"], swiftSettings: [.swiftLanguageMode(.v5)]),
         .target(
             name: "SentencePiece",
             resources: [.copy("Resources/emotion-dialogue.model")]
@@ -52,7 +55,7 @@ let package = Package(
         .target(
             name: "EmotionClassifier",
             dependencies: [
-                "BERT", "SentencePiece",
+                "BERT", "SentencePiece", "FileSafety",
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                 .product(name: "SWXMLHash", package: "SWXMLHash"),
             ],
@@ -72,6 +75,7 @@ let package = Package(
             dependencies: [
                 "EmotionClassifier",
                 "HubClient",
+                "FileSafety",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -83,7 +87,7 @@ let package = Package(
         .testTarget(
             name: "TorchCheckpointTests",
             dependencies: ["TorchCheckpoint", "SafeTensors", .product(name: "ZIPFoundation", package: "ZIPFoundation")], resources: [.copy("Fixtures")]),
-        .testTarget(name: "CLITests", dependencies: ["kobert-emotion"]),
+        .testTarget(name: "CLITests", dependencies: ["kobert-emotion", "FileSafety"]),
         // Fixtures (a cache written by Python's huggingface_hub, with symlinks) are read from the source tree.
         .testTarget(
             name: "HubClientTests",
@@ -96,6 +100,10 @@ let package = Package(
             ],
             exclude: ["Fixtures"]
         ),
+        .testTarget(name: "FileSafetyTests", dependencies: ["FileSafety"]),
+        // The seeded mutation engine shared by fuzz tests, and the fuzz tests over every file reader.
+        .target(name: "FuzzSupport", path: "Tests/FuzzSupport"),
+        .testTarget(name: "FuzzTests", dependencies: ["FuzzSupport", "SafeTensors", "SentencePiece", "BERT", "EmotionClassifier"]),
         // Side-by-side benchmark (Benchmarks/run.sh); not part of the tests.
         .executableTarget(name: "kobert-bench", dependencies: ["EmotionClassifier", "SentencePiece", "BERT", "Kernels"], path: "Benchmarks/Swift"),
     ]

@@ -1,4 +1,5 @@
 import CKernels
+import FileSafety
 import Foundation
 import Kernels
 import SafeTensors
@@ -180,6 +181,6 @@ public final class BertClassifier: @unchecked Sendable {
         let json = try config.configJSON(labels: labels, extra: extra)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try safetensors().write(to: directory.appendingPathComponent("model.safetensors"))
-        try json.write(to: directory.appendingPathComponent("config.json"), options: .atomic)
+        try AtomicFile.write(json, to: directory.appendingPathComponent("config.json"))
     }
 }

@@ -32,7 +32,13 @@ struct JSONSyntaxError: Error {
 
 /// A strict RFC 8259 parser over UTF-8 bytes that the caller has already validated as UTF-8.
 ///
-/// Nesting is limited to `maxDepth` levels so that a hostile header cannot exhaust the stack.
+/// Why not Foundation's `JSONSerialization`/`JSONDecoder`: they keep one of two members with the same
+/// key and drop the other without a word, so a header listing a tensor twice would load whichever
+/// copy the decoder happens to keep. This parser keeps every member so the reader can refuse it.
+///
+/// Nesting is limited to `maxDepth` levels so that a hostile header cannot exhaust the stack: the
+/// recursion of `parseValue` is at most `maxDepth` frames deep whatever the input (an unbounded
+/// `[[[[...` fails with "nested more than 64 levels deep").
 struct JSONParser {
     static let maxDepth = 64
 

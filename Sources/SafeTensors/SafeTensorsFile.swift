@@ -1,4 +1,9 @@
 import Foundation
+#if canImport(Darwin)
+import Darwin
+#else
+import Glibc
+#endif
 
 /// Where one tensor lives in a safetensors file, with its type and shape.
 public struct TensorInfo: Sendable {
@@ -49,7 +54,7 @@ public final class SafeTensorsFile: Sendable {
         do {
             data = try Data(contentsOf: url, options: .alwaysMapped)
         } catch {
-            throw SafeTensorsError(file: url.path, message: "cannot read file: \(error.localizedDescription)")
+            throw SafeTensorsError(file: url.path, message: "cannot read file: \(readFailure(url))")
         }
         try self.init(data: data, name: url.path)
     }
@@ -63,11 +68,13 @@ public final class SafeTensorsFile: Sendable {
         }
         let declaredLength = data.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
         guard declaredLength <= UInt64(SafeTensorsHeader.maxHeaderLength) else {
-            throw fail("header length \(declaredLength) exceeds the limit of \(SafeTensorsHeader.maxHeaderLength) bytes")
+            // The number is not printed: for a file that is not safetensors (or a link to a secret),
+            // it would be the file's first 8 bytes.
+            throw fail("not a safetensors file: its first 8 bytes do not give a header length of at most \(SafeTensorsHeader.maxHeaderLength) bytes")
         }
         let headerLength = Int(declaredLength)
         guard headerLength <= data.count - 8 else {
-            throw fail("header length \(headerLength) is larger than the \(data.count - 8) bytes that follow it (file truncated?)")
+            throw fail("the header length in its first 8 bytes runs past the end of the \(data.count)-byte file (truncated, or not a safetensors file?)")
         }
         let json = data.withUnsafeBytes { Array($0[8..<8 + headerLength]) }
         let header = try SafeTensorsHeader(json: json, dataSize: data.count - 8 - headerLength, fail: fail)
@@ -147,4 +154,15 @@ public final class SafeTensorsFile: Sendable {
             return body(UnsafeRawBufferPointer(rebasing: file[start..<start + info.byteRange.count]))
         }
     }
+}
+
+/// Why `url` cannot be read, in plain words ("no such file or directory", "is a directory").
+func readFailure(_ url: URL) -> String {
+    var st = stat()
+    guard stat(url.path, &st) == 0 else { return String(cString: strerror(errno)).lowercased() }
+    if (st.st_mode & S_IFMT) == S_IFDIR { return "is a directory" }
+    let fd = open(url.path, O_RDONLY)
+    guard fd >= 0 else { return String(cString: strerror(errno)).lowercased() }
+    close(fd)
+    return "not a regular file that can be mapped"
 }

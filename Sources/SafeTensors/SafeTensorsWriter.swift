@@ -1,3 +1,4 @@
+import FileSafety
 import Foundation
 
 /// Builds a safetensors file from F32 and I64 tensors.
@@ -11,14 +12,29 @@ import Foundation
 /// try writer.add("classifier.bias", shape: [7], floats: bias)
 /// try writer.write(to: url)
 /// ```
-public struct SafeTensorsWriter: Sendable {
+public struct SafeTensorsWriter: @unchecked Sendable {
     /// Written under the header key `__metadata__` (omitted when empty).
     public var metadata: [String: String]
 
-    private struct Entry: Sendable {
+    /// A tensor's elements, kept as given (no copy): an array, or memory the caller keeps alive.
+    private enum Elements {
+        case floats([Float])
+        case floatPointer(UnsafeBufferPointer<Float>)
+        case int64s([Int])
+
+        var byteCount: Int {
+            switch self {
+            case .floats(let a): a.count * 4
+            case .floatPointer(let p): p.count * 4
+            case .int64s(let a): a.count * 8
+            }
+        }
+    }
+
+    private struct Entry {
         let dtype: SafeTensorsDType
         let shape: [Int]
-        let bytes: Data
+        let elements: Elements
     }
 
     private var entries: [String: Entry] = [:]
@@ -31,33 +47,27 @@ public struct SafeTensorsWriter: Sendable {
 
     /// Adds an F32 tensor. `shape` is `[]` for a scalar; its product must equal `floats.count`.
     /// Throws on a duplicate or reserved name, a negative dimension, or a count mismatch.
+    ///
+    /// The elements are not copied: `floats` must stay valid and unchanged until `write(to:)` or
+    /// `serialized()` has returned (so that a checkpoint of a large model costs no memory of its size).
     public mutating func add(_ name: String, shape: [Int], floats: UnsafeBufferPointer<Float>) throws {
-        try add(name, shape: shape, dtype: .F32, count: floats.count) {
-            #if _endian(little)
-            Data(buffer: floats)
-            #else
-            Data(floats.flatMap { withUnsafeBytes(of: $0.bitPattern.littleEndian, Array.init) })
-            #endif
-        }
+        try add(name, shape: shape, dtype: .F32, count: floats.count, elements: .floatPointer(floats))
     }
 
-    /// Adds an F32 tensor; see `add(_:shape:floats:)` with a buffer.
+    /// Adds an F32 tensor; see `add(_:shape:floats:)` with a buffer. The array is kept (not copied).
     public mutating func add(_ name: String, shape: [Int], floats: [Float]) throws {
-        try floats.withUnsafeBufferPointer { try add(name, shape: shape, floats: $0) }
+        try add(name, shape: shape, dtype: .F32, count: floats.count, elements: .floats(floats))
     }
 
     /// Adds an I64 tensor (e.g. `position_ids`). `shape` is `[]` for a scalar; its product must equal
     /// `int64s.count`. Throws like `add(_:shape:floats:)`.
     public mutating func add(_ name: String, shape: [Int], int64s: [Int]) throws {
-        try add(name, shape: shape, dtype: .I64, count: int64s.count) {
-            let littleEndian = int64s.map { Int64($0).littleEndian }
-            return littleEndian.withUnsafeBufferPointer { Data(buffer: $0) }
-        }
+        try add(name, shape: shape, dtype: .I64, count: int64s.count, elements: .int64s(int64s))
     }
 
-    /// Checks name and shape, then stores the bytes that `encode` produces.
+    /// Checks name and shape, then records the elements.
     private mutating func add(_ name: String, shape: [Int], dtype: SafeTensorsDType, count: Int,
-                              encode: () -> Data) throws {
+                              elements: Elements) throws {
         func fail(_ message: String) -> SafeTensorsError {
             SafeTensorsError(file: "SafeTensorsWriter", message: "tensor '\(name)': \(message)")
         }
@@ -69,47 +79,66 @@ public struct SafeTensorsWriter: Sendable {
         guard expected == count else {
             throw fail("shape \(Shape.text(shape)) needs \(expected) elements but \(count) were given")
         }
-        entries[name] = Entry(dtype: dtype, shape: shape, bytes: encode())
+        entries[name] = Entry(dtype: dtype, shape: shape, elements: elements)
     }
 
     /// The complete file: length prefix, header and data.
     public func serialized() -> Data {
         let (prefix, ordered) = layout()
         var data = prefix
-        data.reserveCapacity(prefix.count + ordered.reduce(0) { $0 + $1.bytes.count })
-        for entry in ordered { data.append(entry.bytes) }
+        data.reserveCapacity(prefix.count + ordered.reduce(0) { $0 + $1.elements.byteCount })
+        for entry in ordered { Self.emit(entry.elements) { data.append(contentsOf: $0) } }
         return data
     }
 
-    /// Writes the file atomically: to a temporary file in the same directory, flushed to disk, then
-    /// renamed over `url`. On failure `url` is left as it was and the temporary file is removed.
+    /// Writes the file atomically (see `AtomicFile`): the header, then each tensor straight from its
+    /// memory to a temporary file in the same directory, flushed to disk, then renamed over `url`. On
+    /// failure `url` is left as it was and the temporary file is removed. Memory use does not grow
+    /// with the file's size.
     public func write(to url: URL) throws {
         let (prefix, ordered) = layout()
-        let temporary = url.deletingLastPathComponent()
-            .appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
-        func fail(_ message: String) -> SafeTensorsError { SafeTensorsError(file: url.path, message: message) }
-
-        guard FileManager.default.createFile(atPath: temporary.path, contents: nil) else {
-            throw fail("cannot create temporary file \(temporary.path)")
-        }
         do {
-            let handle = try FileHandle(forWritingTo: temporary)
-            do {
-                try handle.write(contentsOf: prefix)
-                for entry in ordered { try handle.write(contentsOf: entry.bytes) }
-                try handle.synchronize()
-                try handle.close()
-            } catch {
-                try? handle.close()
-                throw error
+            let file = try AtomicFile(destination: url)
+            try file.write(prefix)
+            for entry in ordered {
+                var failure: Error?
+                Self.emit(entry.elements) { bytes in
+                    guard failure == nil else { return }
+                    do { try file.write(bytes) } catch { failure = error }
+                }
+                if let failure { throw failure }
             }
-            guard rename(temporary.path, url.path) == 0 else {
-                throw fail("cannot rename \(temporary.path) to it: \(String(cString: strerror(errno)))")
+            try file.commit()
+        } catch let error as FileSafetyError {
+            throw SafeTensorsError(file: error.path, message: error.message)
+        }
+    }
+
+    /// Hands the little-endian bytes of `elements` to `sink`, in chunks of at most 4 MiB.
+    private static func emit(_ elements: Elements, _ sink: (UnsafeRawBufferPointer) -> Void) {
+        let chunk = 1 << 20   // elements per piece when they must be converted
+        func floats(_ p: UnsafeBufferPointer<Float>) {
+            #if _endian(little)
+            sink(UnsafeRawBufferPointer(p))
+            #else
+            var lo = 0
+            while lo < p.count {
+                let piece = p[lo..<min(p.count, lo + chunk)].map { $0.bitPattern.littleEndian }
+                piece.withUnsafeBytes(sink)
+                lo += chunk
             }
-        } catch {
-            try? FileManager.default.removeItem(at: temporary)
-            if let error = error as? SafeTensorsError { throw error }
-            throw fail("cannot write: \(error.localizedDescription)")
+            #endif
+        }
+        switch elements {
+        case .floats(let a): a.withUnsafeBufferPointer(floats)
+        case .floatPointer(let p): floats(p)
+        case .int64s(let a):
+            var lo = 0
+            while lo < a.count {
+                let piece = a[lo..<min(a.count, lo + chunk)].map { Int64($0).littleEndian }
+                piece.withUnsafeBytes(sink)
+                lo += chunk
+            }
         }
     }
 
@@ -126,7 +155,7 @@ public struct SafeTensorsWriter: Sendable {
         var offset = 0
         for name in names {
             let entry = entries[name]!
-            let end = offset + entry.bytes.count
+            let end = offset + entry.elements.byteCount
             let shape = entry.shape.map(String.init).joined(separator: ",")
             fields.append(JSONParser.quoted(name)
                 + ":{\"dtype\":\"\(entry.dtype.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(end)]}")

@@ -147,7 +147,7 @@ struct PrecompiledCharsmap: Sendable {
         let same: [ClosedRange<Int>], sameOrOthers: [ClosedRange<Int>], any: [ClosedRange<Int>]
     }
 
-    private enum RunOnState {
+    private enum RunOnState: Hashable {
         /// Only characters of `same` so far; an `others` character may come next.
         case inSame
         /// At the first character after `bytes`, with `entersOthers`.
@@ -156,29 +156,46 @@ struct PrecompiledCharsmap: Sendable {
         case inOthers
     }
 
+    /// One point of the search: a trie node, the bytes read so far of the current character (0 to 2)
+    /// and the state.
+    private struct RunOnPoint: Hashable {
+        let node: Int
+        let partial: [UInt8]
+        let state: RunOnState
+    }
+
+    /// Depth-first search with an explicit stack and a set of points already reached: a valid trie
+    /// is a tree, but a corrupt one can hold cycles (a zeroed range makes a node its own child), which
+    /// the recursive search this replaces followed until the stack overflowed. Every point is expanded
+    /// at most once, so the work is bounded by 3 x units x (partial characters) whatever the bytes.
     private static func canRunOn(units: UnsafeBufferPointer<UInt32>, node: Int, partial: [UInt8],
                                  sets: RunOnSets, state: RunOnState) -> Bool {
-        let ranges = state == .inOthers ? sets.any : sets.sameOrOthers
-        // The bytes that can come next: a lead byte at a character start, else a continuation.
-        let candidates: [ClosedRange<Int>] = partial.isEmpty ? [0x00...0x7F, 0xE0...0xEF] : [0x80...0xBF]
-        for candidate in candidates {
-            for byte in candidate {
-                let next = node ^ byte
-                guard next < units.count, units[next] & 0x8000_00FF == UInt32(byte) else { continue }
-                let prefix = partial + [UInt8(byte)]
-                guard let complete = prefixOfSome(prefix, ranges) else { continue }
-                var nextState = state
-                if complete && state != .inOthers {
-                    let isSame = prefixOfSome(prefix, sets.same) == true
-                    nextState = state == .enteringOthers || !isSame ? .inOthers : .inSame
-                }
-                let endsRule = (units[next] >> 8) & 1 == 1
-                if endsRule && (!complete || nextState == .inOthers) { return true }
-                let child = next ^ Int(offset(units[next]))
-                if canRunOn(units: units, node: child, partial: complete ? [] : prefix, sets: sets, state: nextState) {
-                    return true
+        var stack = [RunOnPoint(node: node, partial: partial, state: state)]
+        var seen: Set<RunOnPoint> = [stack[0]]
+        while let point = stack.popLast() {
+            let ranges = point.state == .inOthers ? sets.any : sets.sameOrOthers
+            // The bytes that can come next: a lead byte at a character start, else a continuation.
+            let candidates: [ClosedRange<Int>] = point.partial.isEmpty ? [0x00...0x7F, 0xE0...0xEF] : [0x80...0xBF]
+            var children: [RunOnPoint] = []
+            for candidate in candidates {
+                for byte in candidate {
+                    let next = point.node ^ byte
+                    guard next < units.count, units[next] & 0x8000_00FF == UInt32(byte) else { continue }
+                    let prefix = point.partial + [UInt8(byte)]
+                    guard let complete = prefixOfSome(prefix, ranges) else { continue }
+                    var nextState = point.state
+                    if complete && point.state != .inOthers {
+                        let isSame = prefixOfSome(prefix, sets.same) == true
+                        nextState = point.state == .enteringOthers || !isSame ? .inOthers : .inSame
+                    }
+                    let endsRule = (units[next] >> 8) & 1 == 1
+                    if endsRule && (!complete || nextState == .inOthers) { return true }
+                    let child = RunOnPoint(node: next ^ Int(offset(units[next])), partial: complete ? [] : prefix, state: nextState)
+                    if seen.insert(child).inserted { children.append(child) }
                 }
             }
+            // Pushed in reverse so that children are expanded in byte order, as the recursion did.
+            stack.append(contentsOf: children.reversed())
         }
         return false
     }

@@ -43,6 +43,12 @@ struct Evaluate: ParsableCommand {
             print("test split: \(s.testCount) sentences (\(s.mode.rawValue), seed \(s.seed)); \(s.overlapCount) also occur in training")
         }
         guard let ev = result.report.evaluation else { return }
+        if ev.all.perClass.filter({ $0.support > 0 }).count == 1 {
+            print("warning: only one class occurs in the scored sentences: accuracy and macro-F1 say nothing about the model")
+        }
+        if !allRows && ev.all.count > 0 && ev.unseen.count == 0 {
+            print("warning: every test sentence also occurs in the training rows: no unseen-sentence score")
+        }
         let sets = allRows ? [("all sentences", ev.all)] : [("all test sentences", ev.all), ("test sentences not seen in training", ev.unseen)]
         for (title, m) in sets where m.count > 0 {
             print("")

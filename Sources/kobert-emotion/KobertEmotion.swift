@@ -22,6 +22,15 @@ struct KobertEmotion: ParsableCommand {
     static func main() {
         // Log lines reach a file or pipe as they are printed, not when the buffer fills.
         setvbuf(stdout, nil, _IOLBF, 0)
+        // Swift would replace invalid UTF-8 in an argument with U+FFFD and go on with garbled text.
+        for i in 1..<Int(CommandLine.argc) {
+            guard let raw = CommandLine.unsafeArgv[i] else { continue }
+            let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(raw).assumingMemoryBound(to: UInt8.self), count: strlen(raw))
+            if String(validating: bytes, as: UTF8.self) == nil {
+                fputs("Error: command-line argument \(i) is not valid UTF-8 (a cp949 terminal?); pass the text on standard input or with --input FILE, where cp949 is detected\n", stderr)
+                terminate(64)
+            }
+        }
         do {
             var command = try parseAsRoot()
             try command.run()
@@ -30,3 +39,5 @@ struct KobertEmotion: ParsableCommand {
         }
     }
 }
+
+private func terminate(_ code: Int32) -> Never { exit(code) }

@@ -25,7 +25,7 @@ struct Predict: ParsableCommand {
     @Option(name: .long, help: "Classify every line of this file (or the text column of a .csv or .xlsx file).")
     var input: String?
 
-    @Option(name: .long, help: "With --input: write the JSON lines here (atomically) instead of standard output.")
+    @Option(name: .long, help: "With --input: write the JSON lines to this file (replaced atomically when complete; `-` is standard output). A directory, link, device, FIFO or the input itself is refused.")
     var output: String?
 
     @Option(name: .long, help: "With a .csv or .xlsx --input: the sentence column (default 발화문; if absent, a Sentence column).")
@@ -34,7 +34,7 @@ struct Predict: ParsableCommand {
     @Option(name: .long, help: "With an .xlsx --input: the sheet (default: the first).")
     var sheet: String?
 
-    @Option(name: .long, help: "Sentences per batch.")
+    @Option(name: .long, parsing: .unconditional, help: "Sentences per batch.")
     var batchSize = 64
 
     @Argument(help: "Sentences to classify.")
@@ -44,10 +44,15 @@ struct Predict: ParsableCommand {
         if output != nil && input == nil { throw ValidationError("--output goes with --input") }
         if sheet != nil && input == nil { throw ValidationError("--sheet goes with --input") }
         if input != nil && !sentences.isEmpty { throw ValidationError("give sentences or --input, not both") }
-        if batchSize < 1 { throw ValidationError("--batch-size must be positive") }
+        if batchSize < 1 { throw ValidationError("--batch-size must be positive (got \(batchSize))") }
+        if input?.isEmpty == true { throw ValidationError("--input needs a file name") }
+        if output?.isEmpty == true { throw ValidationError("--output needs a file name (or - for standard output)") }
     }
 
     func run() throws {
+        if let input {   // refuse a bad --output before reading anything
+            try OutputSink.check(output, inputs: [URL(fileURLWithPath: input)])
+        }
         let model = try EmotionModel.load(directory: try modelArgument.directory())
         if let input {
             try classifyFile(model, input: URL(fileURLWithPath: input))
@@ -60,7 +65,7 @@ struct Predict: ParsableCommand {
                     print("하고싶은 말을 입력해주세요 : ", terminator: "")
                     fflush(nil)
                 }
-                guard let line = readLine(strippingNewline: true) else { if !json { print("") }; break }
+                guard let line = try StandardInput.readLine() else { if !json { print("") }; break }
                 if line.trimmingCharacters(in: .whitespaces) == "0" { break }
                 guard !line.trimmingCharacters(in: .whitespaces).isEmpty else { continue }
                 try show(try model.predict([line])[0], model)
@@ -80,7 +85,7 @@ struct Predict: ParsableCommand {
 
     private func classifyFile(_ model: EmotionModel, input url: URL) throws {
         let texts = try SentenceFile.sentences(url, column: textColumn, sheet: sheet)
-        let sink = try OutputSink(path: output)
+        let sink = try OutputSink(path: output, inputs: [url])
         defer { sink.discard() }   // after a failure, no half-written temporary file stays behind
         var bar = ProgressBar(label: "predict", total: (texts.count + batchSize - 1) / batchSize)
         let runner = try model.makeRunner(batchSize: batchSize)
@@ -94,49 +99,5 @@ struct Predict: ParsableCommand {
             bar.update((done + batchSize - 1) / batchSize)
         }
         try sink.finish()
-    }
-}
-
-
-/// Standard output, or a file written beside its final path and renamed into place at the end.
-final class OutputSink {
-    private let handle: FileHandle
-    private let temporary: URL?
-    private let final: URL?
-
-    init(path: String?) throws {
-        guard let path else {
-            handle = .standardOutput
-            temporary = nil
-            final = nil
-            return
-        }
-        let url = URL(fileURLWithPath: path)
-        let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
-        guard FileManager.default.createFile(atPath: tmp.path, contents: nil) else {
-            throw ValidationError("cannot write \(url.path)")
-        }
-        handle = try FileHandle(forWritingTo: tmp)
-        temporary = tmp
-        final = url
-    }
-
-    func write(_ text: String) throws { try handle.write(contentsOf: Data(text.utf8)) }
-
-    private var finished = false
-
-    func finish() throws {
-        guard let temporary, let final else { return }
-        try handle.close()
-        if FileManager.default.fileExists(atPath: final.path) { _ = try FileManager.default.replaceItemAt(final, withItemAt: temporary) }
-        else { try FileManager.default.moveItem(at: temporary, to: final) }
-        finished = true
-    }
-
-    /// Removes the temporary file unless `finish()` moved it into place.
-    func discard() {
-        guard let temporary, !finished else { return }
-        try? handle.close()
-        try? FileManager.default.removeItem(at: temporary)
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import EmotionClassifier
+import FileSafety
 import Foundation
 import SentencePiece
 
@@ -68,7 +69,10 @@ struct ModelArgument: ParsableArguments {
     var model: String?
 
     func directory() throws -> URL {
-        if let model { return try resolveModelArgument(model) }
+        if let model {
+            guard !model.isEmpty else { throw ValidationError("--model needs a directory name or a Hub repository id") }
+            return try resolveModelArgument(model)
+        }
         guard let last = LastModel.read() else {
             throw ValidationError("no model given and none trained yet: pass --model DIR or run `kobert-emotion train` first")
         }
@@ -92,7 +96,7 @@ enum LastModel {
 
     static func write(_ url: URL) {
         try? FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try? Data((url.standardizedFileURL.path + "\n").utf8).write(to: file, options: .atomic)
+        try? AtomicFile.write(Data((url.standardizedFileURL.path + "\n").utf8), to: file)
     }
 }
 
@@ -138,11 +142,6 @@ struct ProgressBar {
 func duration(_ seconds: Double) -> String {
     let s = Int(seconds.rounded())
     return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
-}
-
-/// Reads lines from standard input until end of input.
-func standardInputLines() -> AnySequence<String> {
-    AnySequence { AnyIterator { readLine(strippingNewline: true) } }
 }
 
 /// JSON text of one object (full float precision), on one line.

@@ -12,7 +12,7 @@ struct Tokenize: ParsableCommand {
             standard error says so.
             """)
 
-    @Option(name: .long, help: "Model directory whose spiece.model to use. Default: the last model trained, else the built-in SentencePiece model.")
+    @Option(name: .long, help: "Model directory (or Hub repository owner/name[@revision]) whose spiece.model to use. Default: the last model trained, else the built-in SentencePiece model.")
     var model: String?
 
     @Option(name: .long, help: "Token pipeline: gluonnlp or kobert-hf. Default: the model's, else gluonnlp.")
@@ -34,8 +34,11 @@ struct Tokenize: ParsableCommand {
     func run() throws {
         let (tokenizer, modelMaxLength) = try makeTokenizer()
         let maxLength = maxLen ?? modelMaxLength
-        let input = sentences.isEmpty ? standardInputLines() : AnySequence(sentences)
-        for (n, text) in input.enumerated() {
+        var arguments = sentences.makeIterator()
+        func next() throws -> String? { sentences.isEmpty ? try StandardInput.readLine() : arguments.next() }
+        var n = 0
+        while let text = try next() {
+            n += 1
             let (tokens, truncated, pieceCount) = tokenizer.tokenize(text, maxLength: maxLength)
             if json {
                 print(try jsonLine(["text": text, "pieces": tokens.map(\.piece), "ids": tokens.map(\.id), "truncated": truncated]))
@@ -43,13 +46,13 @@ struct Tokenize: ParsableCommand {
                 print(tokens.map(\.piece).joined(separator: " ") + "\t" + tokens.map { String($0.id) }.joined(separator: " "))
             }
             if truncated {
-                printError("note: sentence \(n + 1) has \(pieceCount) pieces; the model sees the first \(maxLength - 2) (max length \(maxLength))")
+                printError("note: sentence \(n) has \(pieceCount) pieces; the model sees the first \(maxLength - 2) (max length \(maxLength))")
             }
         }
     }
 
     private func makeTokenizer() throws -> (KoBERTTokenizer, Int) {
-        let dir = model.map { URL(fileURLWithPath: $0) } ?? LastModel.read()
+        let dir = try model.map { try resolveModelArgument($0) } ?? LastModel.read()
         if let dir {
             return try EmotionModel.loadTokenizer(directory: dir, pipeline: pipeline)
         }

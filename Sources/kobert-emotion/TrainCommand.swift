@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import EmotionClassifier
+import FileSafety
 import Foundation
 import SentencePiece
 
@@ -23,7 +24,7 @@ struct Train: ParsableCommand {
 
     @OptionGroup var data: DataArguments
 
-    @Option(name: .long, help: "Pretrained model directory (config.json, model.safetensors, spiece.model), e.g. KoBERT. Default: train from scratch.")
+    @Option(name: .long, help: "Pretrained model to fine-tune: a directory (config.json, model.safetensors or pytorch_model.bin, spiece.model) or a Hugging Face Hub repository owner/name[@revision], e.g. skt/kobert-base-v1 (an existing local path always wins). Default: train from scratch.")
     var model: String?
 
     @Option(name: .shortAndLong, help: "Output directory for the model, checkpoint and reports.")
@@ -33,7 +34,7 @@ struct Train: ParsableCommand {
     var pipeline: TokenPipeline?
 
     @Option(name: .long, help: "Maximum tokens per sentence, [CLS] and [SEP] included.") var maxLen = 64
-    @Option(name: .long, help: "Sentences per batch.") var batchSize = 64
+    @Option(name: .long, parsing: .unconditional, help: "Sentences per batch.") var batchSize = 64
     @Option(name: .long, help: "Epochs (default 5; 30 from scratch).") var epochs: Int?
     @Option(name: .long, help: "Peak learning rate (default 5e-5; 2e-3 from scratch).") var lr: Double?
     @Option(name: .long, help: "Share of steps spent warming up.") var warmupRatio = 0.1
@@ -48,6 +49,8 @@ struct Train: ParsableCommand {
 
     func validate() throws {
         if logInterval < 1 { throw ValidationError("--log-interval must be positive") }
+        if output.isEmpty { throw ValidationError("-o/--output needs a directory name") }
+        if model?.isEmpty == true { throw ValidationError("--model needs a directory name") }
     }
 
     func run() throws {
@@ -65,7 +68,7 @@ struct Train: ParsableCommand {
         options.cutPadding = !padToMaxLen
         let source: ModelSource
         if let model {
-            source = .pretrained(URL(fileURLWithPath: model))
+            source = .pretrained(try resolveModelArgument(model))
         } else {
             let parts = scratchShape.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
             guard parts.count == 4 else { throw ValidationError("--scratch-shape takes four integers: hidden,layers,heads,intermediate") }
@@ -75,10 +78,13 @@ struct Train: ParsableCommand {
         }
         let outputURL = URL(fileURLWithPath: output)
         let job = try TrainingJob(data: try data.options(), model: source, pipeline: pipeline, options: options, output: outputURL)
+        let lock = try OutputLock(directory: outputURL)   // one writer per output directory
+        defer { lock.release() }
 
         let d = job.dataset, s = job.split
         print("data: \(d.summary)")
         print("split: \(s.mode.rawValue), seed \(s.seed): \(s.train.count) train, \(s.test.count) test; \(s.overlapCount) test sentences also occur in training, \(s.test.count - s.overlapCount) unseen")
+        for warning in DataWarnings.classes(d.examples, labels: d.labels) + DataWarnings.split(s) { print("warning: \(warning)") }
         print("model: \(job.modelDescription)")
         if job.loadReport.freshHead { print("model: a plain BertModel checkpoint; the classifier head starts fresh") }
         if !job.loadReport.unusedKeys.isEmpty {
@@ -121,7 +127,9 @@ struct Train: ParsableCommand {
         LastModel.write(outputURL)
         if let ev = report.evaluation {
             print(String(format: "test accuracy %.4f, macro-F1 %.4f on all %d test sentences", ev.all.accuracy, ev.all.macroF1, ev.all.count))
-            print(String(format: "test accuracy %.4f, macro-F1 %.4f on the %d test sentences not seen in training", ev.unseen.accuracy, ev.unseen.macroF1, ev.unseen.count))
+            if ev.unseen.count > 0 {
+                print(String(format: "test accuracy %.4f, macro-F1 %.4f on the %d test sentences not seen in training", ev.unseen.accuracy, ev.unseen.macroF1, ev.unseen.count))
+            } else { print("no test sentence is unseen in training: no unseen-sentence score") }
         }
         print("saved model to \(outputURL.path) (report.html, report.json) in \(duration(report.timing.totalSeconds))")
     }
@@ -141,7 +149,7 @@ final class StopFlag: @unchecked Sendable {
             let again = self.set
             self.set = true
             self.lock.unlock()
-            if again { exit(130) }
+            if again { TemporaryFiles.removeAllLive(); exit(130) }
             printError("\nstopping after this batch (Ctrl-C again to quit at once)")
         }
         source.resume()

@@ -28,16 +28,16 @@ struct Corruption: Sendable, CustomTestStringConvertible {
 private let corruptions: [Corruption] = [
     Corruption(label: "truncated inside the length", expected: "file is 5 bytes, too short") { goodFile.prefix(5) },
     Corruption(label: "empty file", expected: "file is 0 bytes, too short") { Data() },
-    Corruption(label: "truncated inside the header", expected: "is larger than the") {
+    Corruption(label: "truncated inside the header", expected: "runs past the end of the") {
         goodFile.prefix(8 + good.header.utf8.count / 2)
     },
     Corruption(label: "truncated inside the data", expected: "tensor 'b': data_offsets [24, 40] extend past the end of the 36-byte data section") {
         goodFile.dropLast(4)
     },
-    Corruption(label: "header length larger than file", expected: "is larger than the") {
+    Corruption(label: "header length larger than file", expected: "runs past the end of the") {
         assemble(header: Array(good.header.utf8), data: good.data, declaredLength: UInt64(goodFile.count))
     },
-    Corruption(label: "header length absurd", expected: "exceeds the limit of 100000000 bytes") {
+    Corruption(label: "header length absurd", expected: "do not give a header length of at most 100000000 bytes") {
         assemble(header: Array(good.header.utf8), data: good.data, declaredLength: .max)
     },
     Corruption(label: "header not UTF-8", expected: "header is not valid UTF-8") {

@@ -1,3 +1,4 @@
+import FileSafety
 import Foundation
 
 /// One labelled sentence.
@@ -103,8 +104,8 @@ public enum DatasetError: Error, Sendable, Equatable, CustomStringConvertible {
         case let .unparsable(file, error): return "\(file): \(error)"
         case .emptyFile(let file): return "\(file): file is empty (no header line)"
         case let .missingColumns(file, missing, header):
-            let quoted = { (names: [String]) in names.map { "\"\($0)\"" }.joined(separator: ", ") }
-            return "\(file): missing column(s) \(quoted(missing)); header has \(quoted(header))"
+            return "\(file): missing column(s) " + missing.map { Excerpt.quoted($0, limit: 40) }.joined(separator: ", ")
+                + "; " + Self.headerSummary(header, missing: missing)
         case let .duplicateColumn(file, column): return "\(file): column \"\(column)\" appears more than once"
         case let .invalidRows(file, issues):
             var lines = ["\(file): \(issues.count) invalid row(s)"]
@@ -119,6 +120,30 @@ public enum DatasetError: Error, Sendable, Equatable, CustomStringConvertible {
         case let .sheetWithoutSpreadsheet(file, sheet):
             return "\(file): a sheet (\"\(sheet)\") was given but the file is not an .xlsx workbook"
         }
+    }
+}
+
+extension DatasetError {
+    /// What the header holds, without printing a file that is not a CSV: the field names (short,
+    /// escaped, at most 8) when there are several, else only its size; CR-only line ends and names that
+    /// differ only in Unicode normalization are pointed out.
+    static func headerSummary(_ header: [String], missing: [String]) -> String {
+        if header.contains(where: { $0.contains("\r") }) {
+            return "the lines end in CR only (classic Mac line ends): save the file with LF or CRLF line ends"
+        }
+        guard header.count > 1 else {
+            let length = header.first?.unicodeScalars.count ?? 0
+            return "the first line has no comma-separated columns (\(length) characters); expected a CSV file with a header row"
+        }
+        var text = "header has " + header.prefix(8).map { Excerpt.quoted($0) }.joined(separator: ", ")
+            + (header.count > 8 ? " and \(header.count - 8) more" : "")
+        for name in missing {
+            let nfc = name.precomposedStringWithCanonicalMapping.unicodeScalars
+            if let field = header.first(where: { $0.trimmingCharacters(in: .whitespaces).precomposedStringWithCanonicalMapping.unicodeScalars.elementsEqual(nfc) }) {
+                text += "; header field \(Excerpt.quoted(field)) differs from \(Excerpt.quoted(name)) only in Unicode normalization (NFD vs NFC): save the file as NFC or give the column name as the file writes it"
+            }
+        }
+        return text
     }
 }
 
@@ -321,9 +346,11 @@ struct Table {
         let file = url.path
         let bytes: [UInt8]
         do {
-            bytes = try [UInt8](Data(contentsOf: url))
+            bytes = try ReadFile.bytes(url)
+        } catch let error as FileSafetyError {
+            throw .unreadable(file: file, reason: error.message.replacingOccurrences(of: "cannot read: ", with: ""))
         } catch {
-            throw .unreadable(file: file, reason: error.localizedDescription)
+            throw .unreadable(file: file, reason: "\(error)")
         }
         let ext = url.pathExtension.lowercased()
         if XLSXWorkbook.looksLikeZip(bytes) || XLSXWorkbook.looksLikeOLE2(bytes) || ext == "xlsx" || ext == "xlsm" {

@@ -1,3 +1,4 @@
+import FileSafety
 import Foundation
 
 /// Reads the sentences of a file to classify. Errors are `DatasetError`s naming the file (and row).
@@ -6,16 +7,30 @@ public enum SentenceFile {
     /// extension) or of a `.csv` file, otherwise every non-empty line of a text file.
     public static func sentences(_ url: URL, column: String = "발화문", sheet: String? = nil,
                                  encoding: TextEncoding? = nil) throws -> [String] {
-        if try isWorkbook(url) || url.pathExtension.lowercased() == "csv" {
+        let ext = url.pathExtension.lowercased()
+        if ["csv", "xlsx", "xlsm"].contains(ext) {
+            return try self.column(url, column: column, sheet: sheet, encoding: encoding)
+        }
+        // Read once: the file may be a pipe (`/dev/stdin`), which cannot be read twice.
+        let bytes = try readBytes(url)
+        if XLSXWorkbook.looksLikeZip(bytes) || XLSXWorkbook.looksLikeOLE2(bytes) {
             return try self.column(url, column: column, sheet: sheet, encoding: encoding)
         }
         if let sheet { throw DatasetError.sheetWithoutSpreadsheet(file: url.path, sheet: sheet) }
-        return try lines(url, encoding: encoding)
+        return try lines(of: bytes, file: url.path, encoding: encoding)
     }
 
     /// Every non-empty line of a UTF-8 (or cp949) text file.
     public static func lines(_ url: URL, encoding: TextEncoding? = nil) throws -> [String] {
-        try text(of: url, encoding: encoding).split(omittingEmptySubsequences: true, whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" })
+        try lines(of: try readBytes(url), file: url.path, encoding: encoding)
+    }
+
+    static func lines(of bytes: [UInt8], file: String, encoding: TextEncoding?) throws -> [String] {
+        let text: String
+        do { text = try TextDecoder.decode(bytes, as: encoding).text } catch {
+            throw DatasetError.undecodable(file: file, error)
+        }
+        return text.split(omittingEmptySubsequences: true, whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" })
             .map(String.init)
             .filter { !$0.allSatisfy(\.isWhitespace) }
     }
@@ -52,27 +67,12 @@ public enum SentenceFile {
         try self.column(url, column: column, encoding: encoding)
     }
 
-    /// Whether the file starts with the zip (or OLE2) signature or is named .xlsx/.xlsm.
-    static func isWorkbook(_ url: URL) throws -> Bool {
-        let ext = url.pathExtension.lowercased()
-        if ext == "xlsx" || ext == "xlsm" { return true }
-        let handle: FileHandle
-        do { handle = try FileHandle(forReadingFrom: url) } catch {
-            throw DatasetError.unreadable(file: url.path, reason: error.localizedDescription)
-        }
-        defer { try? handle.close() }
-        let prefix = [UInt8]((try? handle.read(upToCount: 8)) ?? Data())
-        return XLSXWorkbook.looksLikeZip(prefix) || XLSXWorkbook.looksLikeOLE2(prefix)
-    }
-
-    /// The file's text, UTF-8 or cp949 (detected unless `encoding` says which).
-    private static func text(of url: URL, encoding: TextEncoding?) throws -> String {
-        let bytes: [UInt8]
-        do { bytes = try [UInt8](Data(contentsOf: url)) } catch {
-            throw DatasetError.unreadable(file: url.path, reason: error.localizedDescription)
-        }
-        do { return try TextDecoder.decode(bytes, as: encoding).text } catch {
-            throw DatasetError.undecodable(file: url.path, error)
+    /// The file's bytes (regular files, pipes and FIFOs alike).
+    private static func readBytes(_ url: URL) throws -> [UInt8] {
+        do { return try ReadFile.bytes(url) } catch let error as FileSafetyError {
+            throw DatasetError.unreadable(file: url.path, reason: error.message.replacingOccurrences(of: "cannot read: ", with: ""))
+        } catch {
+            throw DatasetError.unreadable(file: url.path, reason: "\(error)")
         }
     }
 }

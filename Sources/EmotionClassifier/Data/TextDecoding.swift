@@ -23,6 +23,8 @@ public enum TextDecodingError: Error, Sendable, Equatable, CustomStringConvertib
     case invalidBytes(encoding: TextEncoding, offset: Int, line: Int)
     /// The system converter for `encoding` is not available (for cp949: iconv without the UHC module).
     case converterUnavailable(encoding: TextEncoding)
+    /// The bytes hold a NUL byte (at `offset`): a binary file, not text.
+    case binary(offset: Int)
 
     public var description: String {
         switch self {
@@ -30,6 +32,8 @@ public enum TextDecodingError: Error, Sendable, Equatable, CustomStringConvertib
             "invalid \(encoding.rawValue) byte sequence at byte offset \(offset) (line \(line))"
         case let .converterUnavailable(encoding):
             "no converter for \(encoding.rawValue) on this system (iconv_open failed)"
+        case let .binary(offset):
+            "not a text file (a NUL byte at byte offset \(offset)); expected UTF-8 or cp949 text"
         }
     }
 }
@@ -52,7 +56,20 @@ public enum TextDecoder {
     public static func decode(_ bytes: [UInt8], as encoding: TextEncoding? = nil) throws(TextDecodingError)
         -> (text: String, encoding: TextEncoding)
     {
-        let encoding = encoding ?? detectEncoding(of: bytes)
+        if let nul = bytes.firstIndex(of: 0) { throw .binary(offset: nul) }
+        guard let encoding else {
+            // Detected: UTF-8 if valid, else cp949. When the bytes are neither, the error is about the
+            // encoding the file follows longer (a UTF-8 file with one bad byte on line 102 fails as
+            // cp949 at its first Korean character; that error would say nothing useful).
+            if detectEncoding(of: bytes) == .utf8 { return try decode(bytes, as: .utf8) }
+            do {
+                return (try convertCP949(bytes), .cp949)
+            } catch let cp949Error {
+                guard case let .invalidBytes(_, cp949Offset, _) = cp949Error,
+                      let utf8Offset = firstInvalidUTF8Offset(in: bytes[...]), utf8Offset > cp949Offset else { throw cp949Error }
+                throw .invalidBytes(encoding: .utf8, offset: utf8Offset, line: lineNumber(ofOffset: utf8Offset, in: bytes))
+            }
+        }
         switch encoding {
         case .utf8:
             let bomLength = bytes.starts(with: byteOrderMark) ? byteOrderMark.count : 0

@@ -1,3 +1,4 @@
+import FileSafety
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -201,19 +202,13 @@ public struct TrainingReport: Sendable, Equatable, Codable {
     }
 }
 
-/// Writes `data` to a temporary file beside `url`, then renames it over `url`, so readers never see a
-/// partly written file.
+/// Writes `data` atomically (see `AtomicFile`), so readers never see a partly written file.
 func writeAtomically(_ data: Data, to url: URL) throws(ReportError) {
-    let temporary = url.deletingLastPathComponent()
-        .appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
     do {
-        try data.write(to: temporary)
+        try AtomicFile.write(data, to: url)
+    } catch let error as FileSafetyError {
+        throw .writeFailed(file: error.path, reason: error.message)
     } catch {
-        throw .writeFailed(file: url.path, reason: error.localizedDescription)
-    }
-    guard rename(temporary.path, url.path) == 0 else {
-        let reason = String(cString: strerror(errno))
-        try? FileManager.default.removeItem(at: temporary)
-        throw .writeFailed(file: url.path, reason: reason)
+        throw .writeFailed(file: url.path, reason: "\(error)")
     }
 }

@@ -1,3 +1,4 @@
+import FileSafety
 import BERT
 import Kernels
 import Foundation
@@ -97,7 +98,7 @@ public final class EmotionModel: @unchecked Sendable {
         var extra: [String: any Sendable] = ["tokenizer_pipeline": tokenizer.pipeline.rawValue, "max_len": maxLength]
         if let classifierDropout { extra["classifier_dropout"] = classifierDropout }
         try classifier.save(directory: directory, labels: labels.names, extra: extra)
-        try sentencePieceData.write(to: directory.appendingPathComponent("spiece.model"), options: .atomic)
+        try AtomicFile.write(sentencePieceData, to: directory.appendingPathComponent("spiece.model"))
     }
 
     /// Token ids for `texts`, padded per batch to its longest sentence (padding is masked, so the

@@ -1,3 +1,4 @@
+import FileSafety
 import BERT
 import Foundation
 import Kernels
