@@ -1,0 +1,166 @@
+import Foundation
+import Kernels
+
+/// Multinomial logistic regression with an L2 penalty, scikit-learn's `LogisticRegression(C=...)`
+/// with the lbfgs solver: it minimizes `C · Σᵢ −log pᵢ[yᵢ] + ½‖W‖²` (intercepts not penalized), in
+/// scikit-learn's scaling `(1/n) Σᵢ −log pᵢ[yᵢ] + ‖W‖² / (2 C n)`, whose gradient the tolerance applies
+/// to, with `pᵢ = softmax(W xᵢ + b)` over all classes (the symmetric parameterization).
+public struct MultinomialLogisticRegression: Sendable {
+    /// Weights, `classes × features`, row-major (scikit-learn's `coef_`).
+    public var weights: [Double]
+    /// Intercepts, one per class (scikit-learn's `intercept_`).
+    public var intercepts: [Double]
+    public let classes: Int
+    public let features: Int
+    /// What the optimizer reported.
+    public var result: LBFGS.Result?
+
+    /// Fits on rows of `x` with class ids `y` in `0..<classes`.
+    public static func fit(x: SparseMatrix, y: [Int], classes: Int, C: Double,
+                           optimizer: LBFGS = LBFGS()) -> MultinomialLogisticRegression {
+        let objective = Objective(x: x, y: y, classes: classes, C: C)
+        let k = classes, f = x.columnCount
+        let result = optimizer.minimize([Double](repeating: 0, count: (f + 1) * k)) { theta, grad in
+            objective.evaluate(theta, grad)
+        }
+        // theta is features × classes (feature-major), then the intercepts.
+        var weights = [Double](repeating: 0, count: k * f)
+        for j in 0..<f { for c in 0..<k { weights[c * f + j] = result.x[j * k + c] } }
+        var model = MultinomialLogisticRegression(weights: weights, intercepts: Array(result.x[(f * k)...]),
+                                                  classes: k, features: f)
+        model.result = result
+        return model
+    }
+
+    public init(weights: [Double], intercepts: [Double], classes: Int, features: Int) {
+        self.weights = weights
+        self.intercepts = intercepts
+        self.classes = classes
+        self.features = features
+    }
+
+    /// The objective in scikit-learn's scaling at these parameters.
+    public func objective(x: SparseMatrix, y: [Int], C: Double) -> Double {
+        var theta = [Double](repeating: 0, count: (features + 1) * classes)
+        for j in 0..<features { for c in 0..<classes { theta[j * classes + c] = weights[c * features + j] } }
+        for c in 0..<classes { theta[features * classes + c] = intercepts[c] }
+        var grad = theta
+        let objective = Objective(x: x, y: y, classes: classes, C: C)
+        return theta.withUnsafeBufferPointer { t in grad.withUnsafeMutableBufferPointer { objective.evaluate(t, $0) } }
+    }
+
+    /// Class probabilities of each row, `rows × classes`.
+    public func probabilities(_ x: SparseMatrix) -> [[Double]] {
+        (0..<x.rowCount).map { r in
+            var z = intercepts
+            for (j, v) in x.row(r) { for c in 0..<classes { z[c] += v * weights[c * features + j] } }
+            return softmax(z)
+        }
+    }
+}
+
+func softmax(_ z: [Double]) -> [Double] {
+    let m = z.max() ?? 0
+    let e = z.map { exp($0 - m) }
+    let s = e.reduce(0, +)
+    return e.map { $0 / s }
+}
+
+/// The objective and its gradient over parameters laid out feature-major (`theta[j·K + c]` is class
+/// c's weight for feature j, intercepts last), so each nonzero of a row reads K adjacent weights.
+/// Rows are scored in parallel (each row written by one thread), the gradient is gathered per feature
+/// from the transposed matrix (each feature written by one thread), and sums run in a fixed order:
+/// the result does not depend on the number of threads.
+struct Objective {
+    let x: SparseMatrix
+    let xt: SparseMatrix
+    let y: [Int]
+    let classes: Int
+    let C: Double
+    /// false runs every loop on the calling thread (same ranges' results; for tests).
+    var parallel = true
+
+    init(x: SparseMatrix, y: [Int], classes: Int, C: Double) {
+        self.x = x
+        self.xt = x.transposed()
+        self.y = y
+        self.classes = classes
+        self.C = C
+    }
+
+    private func run(_ count: Int, minChunk: Int, _ body: (Range<Int>) -> Void) {
+        if parallel { parallelFor(count, minChunk: minChunk, body) } else { body(0..<count) }
+    }
+
+    func evaluate(_ theta: UnsafeBufferPointer<Double>, _ grad: UnsafeMutableBufferPointer<Double>) -> Double {
+        let n = x.rowCount, k = classes, f = x.columnCount
+        let scale = 1 / Double(n)
+        // Residuals (p - onehot) / n per row, and each row's log-loss.
+        var residual = [Double](repeating: 0, count: n * k)
+        var rowLoss = [Double](repeating: 0, count: n)
+        x.rowStart.withUnsafeBufferPointer { rowStart in
+            x.columns.withUnsafeBufferPointer { columns in
+                x.values.withUnsafeBufferPointer { values in
+                    residual.withUnsafeMutableBufferPointer { residual in
+                        rowLoss.withUnsafeMutableBufferPointer { rowLoss in
+                            run(n, minChunk: 256) { range in
+                                var z = [Double](repeating: 0, count: k)
+                                for i in range {
+                                    for c in 0..<k { z[c] = theta[f * k + c] }
+                                    for p in rowStart[i]..<rowStart[i + 1] {
+                                        let base = Int(columns[p]) * k, v = values[p]
+                                        for c in 0..<k { z[c] += v * theta[base + c] }
+                                    }
+                                    var m = z[0]
+                                    for c in 1..<k { m = max(m, z[c]) }
+                                    let label = y[i]
+                                    let zLabel = z[label]
+                                    var sum = 0.0
+                                    for c in 0..<k {
+                                        z[c] = exp(z[c] - m)
+                                        sum += z[c]
+                                    }
+                                    // -log p[label] = log Σ exp(z - m) - (z[label] - m)
+                                    rowLoss[i] = log(sum) - (zLabel - m)
+                                    for c in 0..<k {
+                                        residual[i * k + c] = (z[c] / sum - (c == label ? 1 : 0)) * scale
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let lambda = 1 / (C * Double(n))
+        // Gradient of the weights: per feature, sum over its rows; plus the penalty.
+        xt.rowStart.withUnsafeBufferPointer { start in
+            xt.columns.withUnsafeBufferPointer { rows in
+                xt.values.withUnsafeBufferPointer { values in
+                    residual.withUnsafeBufferPointer { residual in
+                        run(f, minChunk: 512) { range in
+                            for j in range {
+                                let base = j * k
+                                for c in 0..<k { grad[base + c] = lambda * theta[base + c] }
+                                for p in start[j]..<start[j + 1] {
+                                    let r = Int(rows[p]) * k, v = values[p]
+                                    for c in 0..<k { grad[base + c] += v * residual[r + c] }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for c in 0..<k {
+            var s = 0.0
+            for i in 0..<n { s += residual[i * k + c] }
+            grad[f * k + c] = s
+        }
+        var loss = 0.0
+        for l in rowLoss { loss += l }
+        var penalty = 0.0
+        for i in 0..<(f * k) { penalty += theta[i] * theta[i] }
+        return loss * scale + 0.5 * lambda * penalty
+    }
+}
