@@ -200,8 +200,15 @@ private let tinyExamples: [Example] = [
         #expect(v1.bitPattern == v2.bitPattern)
         #expect(g1.map(\.bitPattern) == g2.map(\.bitPattern))
         let big = (0..<100_000).map { Double($0 % 97) * 1e-3 + 1e-9 * Double($0) }
-        let sequential = stride(from: 0, to: big.count, by: Vector.block).map { b in
-            big[b..<min(big.count, b + Vector.block)].reduce(0.0) { $0 + $1 * $1 } }.reduce(0, +)
+        // The same fixed order on one thread: per block four interleaved sums, blocks added in order.
+        let sequential = stride(from: 0, to: big.count, by: Vector.block).map { (b: Int) -> Double in
+            var s: [Double] = [0, 0, 0, 0]
+            let end = min(big.count, b + Vector.block)
+            var i = b
+            while i + 4 <= end { for l in 0..<4 { s[l] += big[i + l] * big[i + l] }; i += 4 }
+            while i < end { s[0] += big[i] * big[i]; i += 1 }
+            return (s[0] + s[1]) + (s[2] + s[3])
+        }.reduce(0.0, +)
         #expect(Vector.dot(big, big).bitPattern == sequential.bitPattern)
     }
 }

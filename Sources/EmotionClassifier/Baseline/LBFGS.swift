@@ -65,12 +65,13 @@ public struct LBFGS: Sendable {
 
         var sHistory: [[Double]] = [], yHistory: [[Double]] = [], rhoHistory: [Double] = []
         var d = [Double](repeating: 0, count: n)
+        let zeros = d
         var xTrial = x, gTrial = g
         var iteration = 0
         var stop = Stop.maxIterations
         while iteration < maxIterations {
             // Direction: two-loop recursion on -g.
-            for i in 0..<n { d[i] = -g[i] }
+            Vector.difference(zeros, g, into: &d)
             var alphas = [Double](repeating: 0, count: sHistory.count)
             for j in stride(from: sHistory.count - 1, through: 0, by: -1) {
                 alphas[j] = rhoHistory[j] * Vector.dot(sHistory[j], d)
@@ -88,7 +89,7 @@ public struct LBFGS: Sendable {
             if !(slope < 0) {
                 // Not a descent direction (round-off): restart from steepest descent.
                 sHistory.removeAll(); yHistory.removeAll(); rhoHistory.removeAll()
-                for i in 0..<n { d[i] = -g[i] }
+                Vector.difference(zeros, g, into: &d)
                 slope = Vector.dot(g, d)
             }
             let firstStep = sHistory.isEmpty ? 1 / Vector.dot(d, d).squareRoot() : 1
@@ -215,19 +216,37 @@ enum Vector {
     static let block = 16_384
 
     static func dot(_ a: [Double], _ b: [Double]) -> Double {
-        reduce(a.count) { range in
-            a.withUnsafeBufferPointer { a in
-                b.withUnsafeBufferPointer { b in
-                    var s = 0.0
-                    for i in range { s += a[i] * b[i] }
-                    return s
-                }
+        a.withUnsafeBufferPointer { a in b.withUnsafeBufferPointer { b in dot(a, b) } }
+    }
+
+    /// Σ a[i] b[i] over fixed blocks of `block` elements (four interleaved partial sums inside a
+    /// block), blocks in parallel, block sums added in order: the same bits on any number of threads.
+    static func dot(_ a: UnsafeBufferPointer<Double>, _ b: UnsafeBufferPointer<Double>) -> Double {
+        guard let pa = a.baseAddress, let pb = b.baseAddress else { return 0 }
+        return reduce(a.count) { range in
+            var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
+            var i = range.lowerBound
+            while i + 4 <= range.upperBound {
+                s0 += pa[i] * pb[i]
+                s1 += pa[i + 1] * pb[i + 1]
+                s2 += pa[i + 2] * pb[i + 2]
+                s3 += pa[i + 3] * pb[i + 3]
+                i += 4
             }
+            while i < range.upperBound {
+                s0 += pa[i] * pb[i]
+                i += 1
+            }
+            return (s0 + s1) + (s2 + s3)
         }
     }
 
     static func maxAbs(_ a: [Double]) -> Double {
-        a.reduce(0) { max($0, abs($1)) }
+        a.withUnsafeBufferPointer { a in
+            var m = 0.0
+            for v in a { m = max(m, abs(v)) }
+            return m
+        }
     }
 
     /// Sum over fixed blocks of `partial(range)`, blocks computed in parallel and added in order.
@@ -243,27 +262,44 @@ enum Vector {
         return sums.reduce(0, +)
     }
 
+    /// Element-wise `out[i] = body(i)` work on all cores (each element written by one thread).
+    private static func elementwise(_ out: inout [Double], _ body: (UnsafeMutablePointer<Double>, Range<Int>) -> Void) {
+        let n = out.count
+        out.withUnsafeMutableBufferPointer { o in
+            guard let p = o.baseAddress else { return }
+            parallelFor(n, minChunk: 65_536) { range in body(p, range) }
+        }
+    }
+
     /// y += a x
     static func axpy(_ a: Double, _ x: [Double], _ y: inout [Double]) {
-        let n = y.count
         x.withUnsafeBufferPointer { x in
-            y.withUnsafeMutableBufferPointer { y in
-                parallelFor(n, minChunk: 65_536) { range in for i in range { y[i] += a * x[i] } }
-            }
+            guard let px = x.baseAddress else { return }
+            elementwise(&y) { py, range in for i in range { py[i] += a * px[i] } }
         }
     }
 
     static func scale(_ y: inout [Double], _ a: Double) {
-        for i in y.indices { y[i] *= a }
+        elementwise(&y) { py, range in for i in range { py[i] *= a } }
     }
 
     /// out = a - b
     static func difference(_ a: [Double], _ b: [Double], into out: inout [Double]) {
-        for i in out.indices { out[i] = a[i] - b[i] }
+        a.withUnsafeBufferPointer { a in
+            b.withUnsafeBufferPointer { b in
+                guard let pa = a.baseAddress, let pb = b.baseAddress else { return }
+                elementwise(&out) { po, range in for i in range { po[i] = pa[i] - pb[i] } }
+            }
+        }
     }
 
     /// out = x + a d
     static func step(_ x: [Double], _ a: Double, _ d: [Double], into out: inout [Double]) {
-        for i in out.indices { out[i] = x[i] + a * d[i] }
+        x.withUnsafeBufferPointer { x in
+            d.withUnsafeBufferPointer { d in
+                guard let px = x.baseAddress, let pd = d.baseAddress else { return }
+                elementwise(&out) { po, range in for i in range { po[i] = px[i] + a * pd[i] } }
+            }
+        }
     }
 }

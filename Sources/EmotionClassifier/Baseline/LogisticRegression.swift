@@ -95,37 +95,37 @@ struct Objective {
     func evaluate(_ theta: UnsafeBufferPointer<Double>, _ grad: UnsafeMutableBufferPointer<Double>) -> Double {
         let n = x.rowCount, k = classes, f = x.columnCount
         let scale = 1 / Double(n)
+        guard let t = theta.baseAddress, let g = grad.baseAddress else { return .nan }
         // Residuals (p - onehot) / n per row, and each row's log-loss.
-        var residual = [Double](repeating: 0, count: n * k)
-        var rowLoss = [Double](repeating: 0, count: n)
+        let residual = UnsafeMutablePointer<Double>.allocate(capacity: n * k)
+        let rowLoss = UnsafeMutablePointer<Double>.allocate(capacity: n)
+        defer { residual.deallocate(); rowLoss.deallocate() }
         x.rowStart.withUnsafeBufferPointer { rowStart in
             x.columns.withUnsafeBufferPointer { columns in
                 x.values.withUnsafeBufferPointer { values in
-                    residual.withUnsafeMutableBufferPointer { residual in
-                        rowLoss.withUnsafeMutableBufferPointer { rowLoss in
-                            run(n, minChunk: 256) { range in
-                                var z = [Double](repeating: 0, count: k)
-                                for i in range {
-                                    for c in 0..<k { z[c] = theta[f * k + c] }
-                                    for p in rowStart[i]..<rowStart[i + 1] {
-                                        let base = Int(columns[p]) * k, v = values[p]
-                                        for c in 0..<k { z[c] += v * theta[base + c] }
-                                    }
-                                    var m = z[0]
-                                    for c in 1..<k { m = max(m, z[c]) }
-                                    let label = y[i]
-                                    let zLabel = z[label]
-                                    var sum = 0.0
-                                    for c in 0..<k {
-                                        z[c] = exp(z[c] - m)
-                                        sum += z[c]
-                                    }
-                                    // -log p[label] = log Σ exp(z - m) - (z[label] - m)
-                                    rowLoss[i] = log(sum) - (zLabel - m)
-                                    for c in 0..<k {
-                                        residual[i * k + c] = (z[c] / sum - (c == label ? 1 : 0)) * scale
-                                    }
+                    y.withUnsafeBufferPointer { y in
+                        run(n, minChunk: 256) { range in
+                            let z = UnsafeMutablePointer<Double>.allocate(capacity: k)
+                            defer { z.deallocate() }
+                            for i in range {
+                                for c in 0..<k { z[c] = t[f * k + c] }
+                                for p in rowStart[i]..<rowStart[i + 1] {
+                                    let w = t + Int(columns[p]) * k, v = values[p]
+                                    for c in 0..<k { z[c] += v * w[c] }
                                 }
+                                var m = z[0]
+                                for c in 1..<k { m = max(m, z[c]) }
+                                let label = y[i]
+                                let zLabel = z[label]
+                                var sum = 0.0
+                                for c in 0..<k {
+                                    z[c] = exp(z[c] - m)
+                                    sum += z[c]
+                                }
+                                // -log p[label] = log Σ exp(z - m) - (z[label] - m)
+                                rowLoss[i] = log(sum) - (zLabel - m)
+                                let r = residual + i * k
+                                for c in 0..<k { r[c] = (z[c] / sum - (c == label ? 1 : 0)) * scale }
                             }
                         }
                     }
@@ -137,16 +137,17 @@ struct Objective {
         xt.rowStart.withUnsafeBufferPointer { start in
             xt.columns.withUnsafeBufferPointer { rows in
                 xt.values.withUnsafeBufferPointer { values in
-                    residual.withUnsafeBufferPointer { residual in
-                        run(f, minChunk: 512) { range in
-                            for j in range {
-                                let base = j * k
-                                for c in 0..<k { grad[base + c] = lambda * theta[base + c] }
-                                for p in start[j]..<start[j + 1] {
-                                    let r = Int(rows[p]) * k, v = values[p]
-                                    for c in 0..<k { grad[base + c] += v * residual[r + c] }
-                                }
+                    run(f, minChunk: 512) { range in
+                        let acc = UnsafeMutablePointer<Double>.allocate(capacity: k)
+                        defer { acc.deallocate() }
+                        for j in range {
+                            for c in 0..<k { acc[c] = 0 }
+                            for p in start[j]..<start[j + 1] {
+                                let r = residual + Int(rows[p]) * k, v = values[p]
+                                for c in 0..<k { acc[c] += v * r[c] }
                             }
+                            let base = j * k
+                            for c in 0..<k { g[base + c] = acc[c] + lambda * t[base + c] }
                         }
                     }
                 }
@@ -155,12 +156,11 @@ struct Objective {
         for c in 0..<k {
             var s = 0.0
             for i in 0..<n { s += residual[i * k + c] }
-            grad[f * k + c] = s
+            g[f * k + c] = s
         }
         var loss = 0.0
-        for l in rowLoss { loss += l }
-        var penalty = 0.0
-        for i in 0..<(f * k) { penalty += theta[i] * theta[i] }
+        for i in 0..<n { loss += rowLoss[i] }
+        let penalty = Vector.dot(UnsafeBufferPointer(start: t, count: f * k), UnsafeBufferPointer(start: t, count: f * k))
         return loss * scale + 0.5 * lambda * penalty
     }
 }
