@@ -154,12 +154,14 @@ private let tinyExamples: [Example] = [
         #expect(result.iterations <= 3 * ref.default.iterations + 5)
     }
 
-    /// The gradient is the objective's: central differences within 1e-7 (absolute) at a random point.
-    @Test func gradientMatchesFiniteDifferences() throws {
+    /// The gradient is the objective's: central differences within 1e-7 (absolute) at a random point,
+    /// with 3 classes (one SIMD vector of lanes), 6 (two) and 11 (the generic loop).
+    @Test(arguments: [3, 6, 11]) func gradientMatchesFiniteDifferences(classes: Int) throws {
         let ref = try BaselineReference.load().logistic
-        let objective = Objective(x: ref.matrix, y: ref.y, classes: ref.classes, C: ref.C)
-        var rng = SystemRandomNumberGenerator()
-        let theta = (0..<((ref.matrix.columnCount + 1) * ref.classes)).map { _ in Double.random(in: -1...1, using: &rng) }
+        let objective = Objective(x: ref.matrix, y: ref.y.enumerated().map { ($0.offset * 7 + $0.element) % classes },
+                                  classes: classes, C: ref.C)
+        var rng = SplitMix(seed: UInt64(classes))
+        let theta = (0..<objective.parameterCount).map { _ in Double(Int(rng.next() % 2001) - 1000) / 1000 }
         var grad = theta
         func value(_ t: [Double]) -> Double {
             var g = t
@@ -189,8 +191,8 @@ private let tinyExamples: [Example] = [
         }
         let x = SparseMatrix(columnCount: f, rowStart: rowStart, columns: columns, values: values)
         let y = (0..<n).map { _ in Int(rng.next() % UInt64(k)) }
-        let theta = (0..<((f + 1) * k)).map { _ in Double(Int(rng.next() % 2001) - 1000) / 1000 }
         var parallel = Objective(x: x, y: y, classes: k, C: 2)
+        let theta = (0..<parallel.parameterCount).map { _ in Double(Int(rng.next() % 2001) - 1000) / 1000 }
         var serial = parallel
         serial.parallel = false
         parallel.parallel = true
