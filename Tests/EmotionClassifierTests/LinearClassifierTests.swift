@@ -264,7 +264,8 @@ private struct SplitMix {
         #expect(Double(correct) / Double(dataset.examples.count) > 0.9)
 
         // Through the protocol, as the CLI will use it.
-        let classifier: any SentenceClassifier = loaded
+        let classifier = try loadSentenceClassifier(directory: dir)
+        #expect(try classifier.predict(texts, batchSize: 64) == a)
         #expect(classifier.kind == "linear")
         #expect(try classifier.predict(["좋아"], batchSize: 1).count == 1)
         #expect(try model.predict([], batchSize: 4).isEmpty)
@@ -280,6 +281,8 @@ private struct SplitMix {
         #expect(throws: LinearClassifierError.self) { try model.save(directory: dir) }
         #expect(try Data(contentsOf: dir.appendingPathComponent("config.json")) == bertConfig)
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("model.safetensors").path))
+        try Data(#"{"classifier": "forest"}"#.utf8).write(to: dir.appendingPathComponent("config.json"))
+        #expect(throws: EmotionModelError.self) { try loadSentenceClassifier(directory: dir) }
         // Overwriting its own earlier save is fine; custom labels survive.
         let own = try temporaryDirectory()
         try model.save(directory: own)
@@ -385,9 +388,14 @@ private struct SplitMix {
         let reference = try JSONDecoder().decode(Reference.self, from: Data(contentsOf: packageRoot.appendingPathComponent("Scripts/baseline_sklearn.json")))
         let (dataset, split) = try DataOptions(file: LinearSeedData.url).loadSplit()
         #expect(split.train.count == 15_499)
-        let start = Date()
+        func cpuSeconds() -> Double {
+            var t = timespec()
+            clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+            return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+        }
+        let start = Date(), cpuStart = cpuSeconds()
         let model = try LinearClassifier.train(split.train, labels: dataset.labels)
-        let trainSeconds = Date().timeIntervalSince(start)
+        let trainSeconds = Date().timeIntervalSince(start), trainCPU = cpuSeconds() - cpuStart
         let predictStart = Date()
         let predictions = try model.predict(split.test.map(\.text), batchSize: 1024)
         let predictSeconds = Date().timeIntervalSince(predictStart)
@@ -396,11 +404,11 @@ private struct SplitMix {
         let agreement = Double(zip(sklearnIds, predictions).filter { $0.0 == $0.1.id }.count) / Double(predictions.count)
         let t = try #require(model.training)
         print(String(format: "linear seed split: accuracy %.4f (sklearn %.4f), macro-F1 %.4f (%.4f), unseen %.4f / %.4f (%.4f / %.4f); "
-                     + "%d features (sklearn %d), %d iterations, converged %@; train %.2f s (vectorizer %.2f, fit %.2f; sklearn %.2f); "
+                     + "%d features (sklearn %d), %d iterations, converged %@; train %.2f s, CPU %.2f s (vectorizer %.2f, fit %.2f; sklearn %.2f); "
                      + "predict %.0f sentences/s (sklearn %.0f); agreement with sklearn %.4f",
                      evaluation.all.accuracy, reference.accuracy, evaluation.all.macroF1, reference.macroF1,
                      evaluation.unseen.accuracy, evaluation.unseen.macroF1, reference.unseenAccuracy, reference.unseenMacroF1,
-                     model.featureCount, reference.features, t.iterations, "\(t.converged)", trainSeconds, t.vectorizerSeconds,
+                     model.featureCount, reference.features, t.iterations, "\(t.converged)", trainSeconds, trainCPU, t.vectorizerSeconds,
                      t.fitSeconds, reference.trainTotalSeconds, Double(predictions.count) / predictSeconds,
                      reference.predictSentencesPerSecond, agreement))
         #expect(model.featureCount == reference.features)

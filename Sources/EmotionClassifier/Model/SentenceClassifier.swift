@@ -16,3 +16,21 @@ public protocol SentenceClassifier: AnyObject, Sendable {
 extension EmotionModel: SentenceClassifier {
     public var kind: String { "bert" }
 }
+
+/// Loads the model in `directory` whatever its kind: a config.json whose `"classifier"` is
+/// `"linear"` is a `LinearClassifier`; any other (a Hugging Face BERT config has no such key) is an
+/// `EmotionModel`.
+public func loadSentenceClassifier(directory: URL) throws -> any SentenceClassifier {
+    let configURL = directory.appendingPathComponent("config.json")
+    let data = try LinearClassifier.readFile(configURL, limit: LinearClassifier.maxConfigBytes)
+    let object: Any
+    do { object = try JSONSerialization.jsonObject(with: data) } catch {
+        throw EmotionModelError("\(configURL.path): not JSON (\(error.localizedDescription))")
+    }
+    guard let config = object as? [String: Any] else { throw EmotionModelError("\(configURL.path): not a JSON object") }
+    switch config["classifier"] as? String {
+    case "linear": return try LinearClassifier.load(directory: directory)
+    case nil, "bert": return try EmotionModel.load(directory: directory)
+    case let other?: throw EmotionModelError("\(configURL.path): unknown classifier \"\(other)\"")
+    }
+}
