@@ -168,6 +168,18 @@ private let tinyExamples: [Example] = [
             return t.withUnsafeBufferPointer { tp in g.withUnsafeMutableBufferPointer { objective.evaluate(tp, $0) } }
         }
         _ = theta.withUnsafeBufferPointer { tp in grad.withUnsafeMutableBufferPointer { objective.evaluate(tp, $0) } }
+        // The value against a plain dense computation of (1/n) Σ -log softmax + ‖W‖²/(2Cn), relative 1e-12.
+        let S = objective.stride, n = ref.x.count, f = ref.x[0].count
+        #expect(S % 4 == 0 && S >= classes && S < classes + 4)
+        var naive = 0.0
+        for (i, row) in ref.x.enumerated() {
+            let z = (0..<classes).map { c in theta[f * S + c] + (0..<f).reduce(0.0) { $0 + row[$1] * theta[$1 * S + c] } }
+            let m = z.max()!
+            naive += log(z.reduce(0.0) { $0 + exp($1 - m) }) - (z[objective.y[i]] - m)
+        }
+        let squares = (0..<f).reduce(0.0) { s, j in s + (0..<S).reduce(0.0) { $0 + theta[j * S + $1] * theta[j * S + $1] } }
+        naive = naive / Double(n) + squares / (2 * ref.C * Double(n))
+        #expect(abs(value(theta) - naive) <= 1e-12 * abs(naive))
         let h = 1e-5
         for i in theta.indices {
             var plus = theta, minus = theta
