@@ -93,8 +93,13 @@ public final class EmotionModel: @unchecked Sendable {
     }
 
     /// Writes config.json, model.safetensors and spiece.model into `directory`, each atomically.
-    /// `classifierDropout` (the rate a training run used) is recorded as `classifier_dropout`.
-    public func save(directory: URL, classifierDropout: Double? = nil) throws {
+    public func save(directory: URL) throws {
+        try save(directory: directory, classifierDropout: nil)
+    }
+
+    /// `save(directory:)`, recording `classifierDropout` (the rate a training run used) as
+    /// `classifier_dropout` in config.json.
+    public func save(directory: URL, classifierDropout: Double?) throws {
         var extra: [String: any Sendable] = ["tokenizer_pipeline": tokenizer.pipeline.rawValue, "max_len": maxLength]
         if let classifierDropout { extra["classifier_dropout"] = classifierDropout }
         try classifier.save(directory: directory, labels: labels.names, extra: extra)
