@@ -134,6 +134,8 @@ struct API: Sendable {
             return Data(buffer.readableBytesView)
         } catch let error as HTTPError where error.status == .contentTooLarge {
             throw APIError(.validation, "the request body is larger than \(options.maxBodyBytes) bytes", status: .contentTooLarge)
+        } catch is NIOTooManyBytesError {
+            throw APIError(.validation, "the request body is larger than \(options.maxBodyBytes) bytes", status: .contentTooLarge)
         } catch {
             throw APIError.malformedJSON("the body could not be read (\(error))")
         }
