@@ -39,7 +39,7 @@ import Testing
         let dir = try TinyModel.directory()
         let process = Process()
         process.executableURL = serveBinary
-        process.arguments = ["serve", "--model", dir.path, "--port", "0", "--max-wait-ms", "400", "--threads", "1"]
+        process.arguments = ["serve", "--model", dir.path, "--port", "0", "--max-wait-ms", "5000", "--threads", "1"]
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice
@@ -53,7 +53,14 @@ import Testing
             for k in 0..<6 {
                 group.addTask { try await post(base + "/predict", #"{"inputs": \#(jsonString(sampleSentences[k]))}"#) }
             }
-            try await Task.sleep(for: .milliseconds(150))
+            // Signal once all 6 wait in the queue (the idle worker waits up to 5 s for a fuller batch).
+            let deadline = Date(timeIntervalSinceNow: 15)
+            var depth = 0.0
+            while depth < 6 && Date() < deadline {
+                depth = metricValue(try await get(base + "/metrics"), "kobert_queue_depth") ?? 0
+                if depth < 6 { try await Task.sleep(for: .milliseconds(5)) }
+            }
+            #expect(depth == 6, "the requests were not queued when the signal was sent")
             kill(process.processIdentifier, signal)
             return try await group.reduce(into: [Int]()) { $0.append($1) }
         }
@@ -85,6 +92,13 @@ func post(_ url: String, _ json: String) async throws -> Int {
     let session = URLSession(configuration: config)
     let (_, response) = try await session.data(for: request)
     return (response as? HTTPURLResponse)?.statusCode ?? -1
+}
+
+/// GETs a text answer on the loopback.
+func get(_ url: String) async throws -> String {
+    let request = URLRequest(url: try #require(URL(string: url)), timeoutInterval: 20)
+    let (data, _) = try await URLSession(configuration: .ephemeral).data(for: request)
+    return String(decoding: data, as: UTF8.self)
 }
 
 /// Collects a pipe's lines on a background thread.
