@@ -79,7 +79,7 @@ func errorResponse(_ error: APIError) -> Response {
 
 func jsonResponse(_ value: some Encodable, status: HTTPResponse.Status = .ok) -> Response {
     let encoder = JSONEncoder()
-    encoder.outputFormatting = [.withoutEscapingSlashes]
+    encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
     let data = (try? encoder.encode(value)) ?? Data(#"{"error":"the answer could not be encoded","error_type":"Backend"}"#.utf8)
     return Response(status: status, headers: [.contentType: "application/json"],
                     body: .init(byteBuffer: ByteBuffer(bytes: data)))
