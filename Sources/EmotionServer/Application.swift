@@ -162,6 +162,7 @@ struct API: Sendable {
             throw APIError(.validation, "truncation_direction \"\(direction)\" is not supported; sentences are truncated on the right, as in training")
         }
         let texts = body.inputs.texts
+        context.stats.set(inputs: texts.count, tokens: 0)
         try checkInputs(texts)
         let truncate = body.truncate ?? false
         let maxLength = model.maxLength
@@ -202,6 +203,7 @@ struct API: Sendable {
     func tokenize(_ request: Request, context: ServerContext) async throws -> Response {
         let body = try decodeBody(TokenizeBody.self, from: try await self.body(request))
         let texts = body.inputs.texts
+        context.stats.set(inputs: texts.count, tokens: 0)
         try checkInputs(texts)
         let special = body.addSpecialTokens ?? true
         let tokens: [[SimpleToken]] = texts.map { text in

@@ -12,7 +12,7 @@ import Testing
     /// answers 503 and the drain returns.
     @Test func drainFinishesQueuedRequests() async throws {
         var options = defaultTestOptions()
-        options.maxWaitMilliseconds = 2000    // the requests sit in the queue while the drain starts
+        options.maxWaitMilliseconds = 10_000  // the requests sit in the queue while the drain starts
         try await withServer(options) { client, service in
             let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
                 for k in 0..<8 {
@@ -20,8 +20,9 @@ import Testing
                         Int(try await client.post("/predict", #"{"inputs": \#(jsonString(sampleSentences[k % sampleSentences.count]))}"#).status.code)
                     }
                 }
-                // Wait until all 8 are queued (the idle worker waits up to 2 s for a fuller batch).
-                let deadline = Date(timeIntervalSinceNow: 10)
+                // Wait until all 8 are queued (the idle worker waits up to 10 s for a fuller batch;
+                // the deadline is long because other suites may hold the test process's threads).
+                let deadline = Date(timeIntervalSinceNow: 60)
                 while service.queue.depth < 8 && Date() < deadline { try await Task.sleep(for: .milliseconds(1)) }
                 #expect(service.queue.depth > 0, "nothing was queued when the drain started")
                 await service.queue.drain()
@@ -39,7 +40,7 @@ import Testing
         let dir = try TinyModel.directory()
         let process = Process()
         process.executableURL = serveBinary
-        process.arguments = ["serve", "--model", dir.path, "--port", "0", "--max-wait-ms", "5000", "--threads", "1"]
+        process.arguments = ["serve", "--model", dir.path, "--port", "0", "--max-wait-ms", "10000", "--threads", "1"]
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice
@@ -53,8 +54,8 @@ import Testing
             for k in 0..<6 {
                 group.addTask { try await post(base + "/predict", #"{"inputs": \#(jsonString(sampleSentences[k]))}"#) }
             }
-            // Signal once all 6 wait in the queue (the idle worker waits up to 5 s for a fuller batch).
-            let deadline = Date(timeIntervalSinceNow: 15)
+            // Signal once all 6 wait in the queue (the idle worker waits up to 10 s for a fuller batch).
+            let deadline = Date(timeIntervalSinceNow: 60)
             var depth = 0.0
             while depth < 6 && Date() < deadline {
                 depth = metricValue(try await get(base + "/metrics"), "kobert_queue_depth") ?? 0
@@ -84,7 +85,7 @@ let serveBinary: URL = {
 
 /// POSTs JSON on the loopback and returns the status.
 func post(_ url: String, _ json: String) async throws -> Int {
-    var request = URLRequest(url: try #require(URL(string: url)), timeoutInterval: 20)
+    var request = URLRequest(url: try #require(URL(string: url)), timeoutInterval: 60)
     request.httpMethod = "POST"
     request.setValue("application/json", forHTTPHeaderField: "Content-Type")
     request.httpBody = Data(json.utf8)
@@ -96,7 +97,7 @@ func post(_ url: String, _ json: String) async throws -> Int {
 
 /// GETs a text answer on the loopback.
 func get(_ url: String) async throws -> String {
-    let request = URLRequest(url: try #require(URL(string: url)), timeoutInterval: 20)
+    let request = URLRequest(url: try #require(URL(string: url)), timeoutInterval: 60)
     let (data, _) = try await URLSession(configuration: .ephemeral).data(for: request)
     return String(decoding: data, as: UTF8.self)
 }
