@@ -25,6 +25,13 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        // The HTTP service (EmotionServer) and its tests.
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/mattpolzin/OpenAPIKit", from: "6.4.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // OpenBLAS on Linux (libopenblas-dev). On Apple platforms Kernels imports Accelerate instead.
@@ -70,13 +77,28 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        // `kobert-emotion serve`: TEI-style HTTP API with dynamic batching over EmotionModel.
+        .target(
+            name: "EmotionServer",
+            dependencies: [
+                "EmotionClassifier", "BERT", "Kernels", "SentencePiece",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
         .executableTarget(
             name: "kobert-emotion",
             dependencies: [
                 "EmotionClassifier",
                 "HubClient",
                 "FileSafety",
+                "EmotionServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"], resources: [.copy("Fixtures")]),
@@ -104,6 +126,15 @@ let package = Package(
         // The seeded mutation engine shared by fuzz tests, and the fuzz tests over every file reader.
         .target(name: "FuzzSupport", path: "Tests/FuzzSupport"),
         .testTarget(name: "FuzzTests", dependencies: ["FuzzSupport", "SafeTensors", "SentencePiece", "BERT", "EmotionClassifier"]),
+        .testTarget(
+            name: "EmotionServerTests",
+            dependencies: [
+                "EmotionServer", "EmotionClassifier", "kobert-emotion",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "OpenAPIKit", package: "OpenAPIKit"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
         // Side-by-side benchmark (Benchmarks/run.sh); not part of the tests.
         .executableTarget(name: "kobert-bench", dependencies: ["EmotionClassifier", "SentencePiece", "BERT", "Kernels"], path: "Benchmarks/Swift"),
     ]

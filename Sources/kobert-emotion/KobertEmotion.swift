@@ -16,7 +16,7 @@ struct KobertEmotion: ParsableCommand {
             disgust 6. Without --data, commands use the built-in sample dataset; without --model, `train` trains \
             a small BERT from scratch and the other commands use the last model trained.
             """,
-        subcommands: [Train.self, Evaluate.self, Predict.self, Tokenize.self, CheckParity.self, Download.self]
+        subcommands: [Train.self, Evaluate.self, Predict.self, Tokenize.self, Serve.self, CheckParity.self, Download.self]
     )
 
     static func main() {

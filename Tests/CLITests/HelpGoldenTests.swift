@@ -6,7 +6,7 @@ import Testing
 /// `KOBERT_UPDATE_GOLDEN=1 swift test --filter HelpGoldenTests` and review the diff.
 struct HelpGoldenTests {
     static let golden = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden")
-    static let commands = [[], ["train"], ["evaluate"], ["predict"], ["tokenize"], ["check-parity"]]
+    static let commands = [[], ["train"], ["evaluate"], ["predict"], ["tokenize"], ["serve"], ["download"], ["check-parity"]]
 
     @Test(arguments: commands)
     func helpMatchesTheGoldenCopy(_ command: [String]) throws {

@@ -1,0 +1,242 @@
+import EmotionClassifier
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+import UnixSignals
+import SentencePiece
+
+/// The version `GET /info` reports.
+public let emotionServerVersion = "0.1.0"
+
+/// What a request did, filled in by its handler and read by the access log.
+public final class RequestStats: @unchecked Sendable {
+    private let lock = NSLock()
+    private var _inputs = 0, _tokens = 0, _queue = 0.0, _compute = 0.0
+    func set(inputs: Int, tokens: Int) { lock.withLock { (_inputs, _tokens) = (inputs, tokens) } }
+    func set(queue: Double, compute: Double) { lock.withLock { (_queue, _compute) = (queue, compute) } }
+    var values: (inputs: Int, tokens: Int, queue: Double, compute: Double) { lock.withLock { (_inputs, _tokens, _queue, _compute) } }
+}
+
+/// The request context of the service: Hummingbird's, plus the request's statistics.
+public struct ServerContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let stats: RequestStats
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        stats = RequestStats()
+    }
+}
+
+/// A built service: the Hummingbird application and the inference queue it feeds.
+public struct EmotionService: Sendable {
+    public let application: Application<RouterResponder<ServerContext>>
+    public let queue: InferenceQueue
+
+    /// Runs the server until one of `signals`: then the queue refuses new work (503), finishes what is
+    /// queued, and the server closes its connections once their requests are answered; returns normally.
+    public func run(gracefulShutdownSignals signals: [UnixSignal] = [.sigterm, .sigint], logger: Logger) async throws {
+        // Graceful shutdown runs in reverse order: the queue drains first, then the HTTP server.
+        let group = ServiceGroup(configuration: .init(services: [application, queue],
+                                                      gracefulShutdownSignals: signals, logger: logger))
+        try await group.run()
+    }
+}
+
+/// Builds the HTTP service over `model`: routes `/predict`, `/tokenize`, `/info`, `/health`,
+/// `/metrics`, TEI's error answers, one access-log line per request on `logger`, and the dynamic
+/// batcher (its worker thread starts now). `onServerRunning` gets the bound host and port.
+public func buildApplication(model: EmotionModel, options: ServerOptions, logger: Logger,
+                             onServerRunning: @escaping @Sendable (_ host: String, _ port: Int) async -> Void = { _, _ in }) throws -> EmotionService {
+    let options = try options.validated()
+    let metrics = ServerMetrics(options: options)
+    let queue = try InferenceQueue(model: model, options: options, metrics: metrics)
+    let api = API(model: model, options: options, queue: queue, metrics: metrics)
+
+    let router = Router(context: ServerContext.self)
+    router.add(middleware: AccessLog(logger: logger, metrics: metrics))
+    router.post("/predict") { request, context in try await api.predict(request, context: context) }
+    router.post("/tokenize") { request, context in try await api.tokenize(request, context: context) }
+    router.get("/info") { _, _ in try api.info() }
+    router.get("/health") { _, _ in try api.health() }
+    router.get("/metrics") { _, _ in api.metricsText() }
+
+    let app = Application(
+        router: router,
+        configuration: .init(address: .hostname(options.host, port: options.port), serverName: "kobert-emotion"),
+        onServerRunning: { channel in
+            await onServerRunning(channel.localAddress?.ipAddress ?? options.host, channel.localAddress?.port ?? options.port)
+        },
+        logger: logger)
+    return EmotionService(application: app, queue: queue)
+}
+
+/// Renders an error as TEI does.
+func errorResponse(_ error: APIError) -> Response {
+    jsonResponse(ErrorBody(error: error.message, errorType: error.type.rawValue), status: error.status)
+}
+
+func jsonResponse(_ value: some Encodable, status: HTTPResponse.Status = .ok) -> Response {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
+    let data = (try? encoder.encode(value)) ?? Data(#"{"error":"the answer could not be encoded","error_type":"Backend"}"#.utf8)
+    return Response(status: status, headers: [.contentType: "application/json"],
+                    body: .init(byteBuffer: ByteBuffer(bytes: data)))
+}
+
+/// One line per request (method, path, status, inputs, tokens, queue ms, compute ms, latency ms), and
+/// the request counters; every error, thrown or not, becomes TEI's JSON error answer here.
+struct AccessLog: RouterMiddleware {
+    typealias Context = ServerContext
+    let logger: Logger
+    let metrics: ServerMetrics
+
+    func handle(_ request: Request, context: ServerContext, next: (Request, ServerContext) async throws -> Response) async throws -> Response {
+        let start = DispatchTime.now()
+        let response: Response
+        do {
+            response = try await next(request, context)
+        } catch let error as APIError {
+            response = errorResponse(error)
+        } catch let error as HTTPError {
+            let type: ErrorType = error.status == .notFound || error.status == .methodNotAllowed ? .validation : .backend
+            let message = error.status == .notFound ? "no route \(request.method) \(request.uri.path)" : (error.body ?? "\(error.status)")
+            response = errorResponse(APIError(type, message, status: error.status))
+        } catch {
+            response = errorResponse(APIError(.backend, "\(error)"))
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+        let stats = context.stats.values
+        metrics.request(path: request.uri.path, status: response.status.code, seconds: seconds)
+        logger.info("\(request.method) \(request.uri.path) \(response.status.code)", metadata: [
+            "method": "\(request.method)", "path": "\(request.uri.path)", "status": "\(response.status.code)",
+            "inputs": "\(stats.inputs)", "tokens": "\(stats.tokens)",
+            "queue_ms": "\(String(format: "%.2f", stats.queue * 1000))",
+            "compute_ms": "\(String(format: "%.2f", stats.compute * 1000))",
+            "latency_ms": "\(String(format: "%.2f", seconds * 1000))",
+        ])
+        return response
+    }
+}
+
+/// The routes' logic.
+struct API: Sendable {
+    let model: EmotionModel
+    let options: ServerOptions
+    let queue: InferenceQueue
+    let metrics: ServerMetrics
+
+    func body(_ request: Request) async throws -> Data {
+        var request = request
+        do {
+            let buffer = try await request.collectBody(upTo: options.maxBodyBytes)
+            return Data(buffer.readableBytesView)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw APIError(.validation, "the request body is larger than \(options.maxBodyBytes) bytes", status: .contentTooLarge)
+        } catch is NIOTooManyBytesError {
+            throw APIError(.validation, "the request body is larger than \(options.maxBodyBytes) bytes", status: .contentTooLarge)
+        } catch {
+            throw APIError.malformedJSON("the body could not be read (\(error))")
+        }
+    }
+
+    /// Checks the inputs' count and each one's size before any tokenizing.
+    func checkInputs(_ texts: [String]) throws {
+        guard !texts.isEmpty else { throw APIError(.empty, "`inputs` cannot be empty") }
+        guard texts.count <= options.maxClientBatchSize else {
+            throw APIError(.validation, "batch size \(texts.count) > maximum allowed batch size \(options.maxClientBatchSize)")
+        }
+        for (i, text) in texts.enumerated() {
+            if text.isEmpty { throw APIError(.empty, "input \(i) is empty") }
+            let scalars = text.unicodeScalars.count
+            if scalars > options.maxInputCharacters {
+                throw APIError(.tokenizer, "input \(i) has \(scalars) characters; the tokenizer takes at most \(options.maxInputCharacters)")
+            }
+        }
+    }
+
+    func predict(_ request: Request, context: ServerContext) async throws -> Response {
+        let body = try decodeBody(PredictBody.self, from: try await self.body(request))
+        if let direction = body.truncationDirection, direction.lowercased() != "right" {
+            throw APIError(.validation, "truncation_direction \"\(direction)\" is not supported; sentences are truncated on the right, as in training")
+        }
+        let texts = body.inputs.texts
+        context.stats.set(inputs: texts.count, tokens: 0)
+        try checkInputs(texts)
+        let truncate = body.truncate ?? false
+        let maxLength = model.maxLength
+        var encoded: [EncodedSentence] = []
+        encoded.reserveCapacity(texts.count)
+        for (i, text) in texts.enumerated() {
+            // One token more than allowed tells whether the sentence is too long without tokenizing twice.
+            var e = model.tokenizer.encode(text, maxLength: maxLength + 1)
+            if e.validLength > maxLength {
+                guard truncate else {
+                    let length = model.tokenizer.tokenize(text).count
+                    throw APIError(.validation, "input \(i) is \(length) tokens long ([CLS] and [SEP] included), more than the model's maximum input length \(maxLength); send \"truncate\": true to truncate it")
+                }
+                e = model.tokenizer.encode(text, maxLength: maxLength)
+            }
+            encoded.append(e)
+        }
+        context.stats.set(inputs: texts.count, tokens: encoded.reduce(0) { $0 + $1.validLength })
+        let outcome: InferenceOutcome
+        switch await queue.submit(encoded) {
+        case .failure(let error): throw error
+        case .success(let o): outcome = o
+        }
+        context.stats.set(queue: outcome.queueSeconds, compute: outcome.computeSeconds)
+        metrics.queueTime.recordNanoseconds(Int64(outcome.queueSeconds * 1e9))
+        metrics.inferenceTime.recordNanoseconds(Int64(outcome.computeSeconds * 1e9))
+        let raw = body.rawScores ?? false
+        let names = model.labels.names
+        let answers: [[LabelScore]] = outcome.scores.map { s in
+            let values = raw ? s.logits : s.probabilities
+            // Sorted by score, highest first; ties keep label-id order.
+            return values.indices.sorted { values[$0] > values[$1] || (values[$0] == values[$1] && $0 < $1) }
+                .map { LabelScore(label: names[$0], score: values[$0]) }
+        }
+        return body.inputs.isBatch ? jsonResponse(answers) : jsonResponse(answers[0])
+    }
+
+    func tokenize(_ request: Request, context: ServerContext) async throws -> Response {
+        let body = try decodeBody(TokenizeBody.self, from: try await self.body(request))
+        let texts = body.inputs.texts
+        context.stats.set(inputs: texts.count, tokens: 0)
+        try checkInputs(texts)
+        let special = body.addSpecialTokens ?? true
+        let tokens: [[SimpleToken]] = texts.map { text in
+            var pieces = model.tokenizer.tokenize(text)
+            if !special { pieces = Array(pieces.dropFirst().dropLast()) }
+            return pieces.enumerated().map { k, p in
+                SimpleToken(id: p.id, text: p.piece, special: special && (k == 0 || k == pieces.count - 1))
+            }
+        }
+        context.stats.set(inputs: texts.count, tokens: tokens.reduce(0) { $0 + $1.count })
+        return jsonResponse(tokens)
+    }
+
+    func info() throws -> Response {
+        let names = model.labels.names
+        return jsonResponse(InfoBody(
+            modelID: options.modelID,
+            modelType: .init(classifier: .init(
+                id2label: Dictionary(uniqueKeysWithValues: names.enumerated().map { (String($0), $1) }),
+                label2id: Dictionary(names.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a }))),
+            labels: names, maxInputLength: model.maxLength, tokenizerPipeline: model.tokenizer.pipeline.rawValue,
+            maxBatchTokens: options.maxBatchTokens, maxBatchRequests: options.maxBatchRequests,
+            maxClientBatchSize: options.maxClientBatchSize, maxConcurrentRequests: options.maxQueuedSentences,
+            maxWaitMs: options.maxWaitMilliseconds, autoTruncate: false, version: emotionServerVersion))
+    }
+
+    func health() throws -> Response {
+        guard queue.isAccepting else { throw APIError(.unhealthy, "the server is shutting down") }
+        return jsonResponse(["status": "ok"])
+    }
+
+    func metricsText() -> Response {
+        Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                 body: .init(byteBuffer: ByteBuffer(string: metrics.prometheusText())))
+    }
+}

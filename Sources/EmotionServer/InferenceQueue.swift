@@ -1,0 +1,234 @@
+import BERT
+import EmotionClassifier
+import Foundation
+import Kernels
+import Metrics
+import ServiceLifecycle
+import SentencePiece
+
+/// One sentence's result: the logits and the probabilities, in label-id order.
+public struct SentenceScores: Sendable, Equatable {
+    public var logits: [Float]
+    public var probabilities: [Float]
+}
+
+/// What a request got from the queue, with its timings.
+public struct InferenceOutcome: Sendable {
+    public var scores: [SentenceScores]
+    /// From entering the queue to the start of the first batch holding one of its sentences.
+    public var queueSeconds: Double
+    /// Summed duration of the batches that held its sentences.
+    public var computeSeconds: Double
+}
+
+/// The dynamic batcher: a bounded queue of sentences and one worker thread that owns the model's
+/// runner (allocated once for `maxBatchRequests` sentences) and its compute threads.
+///
+/// The worker takes sentences in arrival order and packs a batch until the next sentence would pass
+/// `maxBatchRequests` sentences or `maxBatchTokens` padded tokens (sentences x the longest length);
+/// a batch always holds at least one sentence. When it is idle and work arrives it waits up to
+/// `maxWait` for the batch to fill; when work is already queued as a batch finishes it starts at once.
+///
+/// As a `Service` it drains on graceful shutdown: new work is refused with 503, queued work is
+/// finished, then the worker thread ends and `run()` returns.
+public final class InferenceQueue: Service, @unchecked Sendable {
+    public let model: EmotionModel
+    public let options: ServerOptions
+
+    private final class Ticket: @unchecked Sendable {
+        var scores: [SentenceScores?]
+        var remaining: Int
+        var continuation: CheckedContinuation<Result<InferenceOutcome, APIError>, Never>?
+        let enqueued = DispatchTime.now()
+        var started: DispatchTime?
+        var computeNanos: UInt64 = 0
+        init(count: Int) { scores = Array(repeating: nil, count: count); remaining = count }
+        var isFinished: Bool { continuation == nil }
+    }
+    private struct Item { let ticket: Ticket; let index: Int; let sentence: EncodedSentence }
+
+    private enum State { case running, draining, stopped }
+
+    private let condition = NSCondition()
+    private var items: [Item] = []
+    private var head = 0                      // items[head...] are waiting
+    private var state = State.running
+    private var stoppedWaiters: [CheckedContinuation<Void, Never>] = []
+    private let runner: BertRunner
+    private let metrics: ServerMetrics
+
+    init(model: EmotionModel, options: ServerOptions, metrics: ServerMetrics) throws {
+        self.model = model
+        self.options = options
+        self.metrics = metrics
+        runner = try model.makeRunner(batchSize: options.maxBatchRequests,
+                                      context: ComputeContext(threads: options.threads))
+        let thread = Thread { [self] in work() }
+        thread.name = "kobert-emotion inference"
+        thread.stackSize = 16 << 20
+        thread.start()
+    }
+
+    /// Sentences waiting (not yet in a batch).
+    public var depth: Int { condition.withLock { items.count - head } }
+
+    /// Classifies `sentences` (already encoded, each at most the model's max length) in the batches
+    /// the worker forms. Never throws: refusals and failures are API errors.
+    func submit(_ sentences: [EncodedSentence]) async -> Result<InferenceOutcome, APIError> {
+        if sentences.isEmpty { return .success(InferenceOutcome(scores: [], queueSeconds: 0, computeSeconds: 0)) }
+        let ticket = Ticket(count: sentences.count)
+        let timeout = options.requestTimeoutSeconds
+        return await withCheckedContinuation { continuation in
+            condition.lock()
+            defer { condition.unlock() }
+            guard state == .running else {
+                continuation.resume(returning: .failure(APIError(.unhealthy, "the server is shutting down")))
+                return
+            }
+            let waiting = items.count - head
+            guard waiting + sentences.count <= options.maxQueuedSentences else {
+                continuation.resume(returning: .failure(APIError(.overloaded,
+                    "the queue is full (\(waiting) of \(options.maxQueuedSentences) sentences waiting, this request has \(sentences.count)); retry later")))
+                return
+            }
+            ticket.continuation = continuation
+            for (i, s) in sentences.enumerated() { items.append(Item(ticket: ticket, index: i, sentence: s)) }
+            metrics.queueDepth.record(items.count - head)
+            condition.signal()
+            DispatchQueue.global().asyncAfter(deadline: .now() + timeout) { [weak self] in
+                guard let self else { return }
+                self.condition.withLock {
+                    self.finish(ticket, .failure(APIError(.overloaded, "the request was not answered within \(timeout) s; retry later")))
+                }
+            }
+        }
+    }
+
+    /// Must hold the lock.
+    private func finish(_ ticket: Ticket, _ result: Result<InferenceOutcome, APIError>) {
+        guard let c = ticket.continuation else { return }
+        ticket.continuation = nil
+        c.resume(returning: result)
+    }
+
+    /// How many waiting items (from `head`) the next batch takes. Must hold the lock.
+    private func packCount() -> Int {
+        var count = 0, longest = 0
+        for k in head..<items.count {
+            let length = max(longest, items[k].sentence.validLength)
+            if count > 0 && (count + 1 > options.maxBatchRequests || (count + 1) * length > options.maxBatchTokens) { break }
+            count += 1
+            longest = length
+        }
+        return count
+    }
+
+    private func work() {
+        let maxWait = Double(options.maxWaitMilliseconds) / 1000
+        while true {
+            condition.lock()
+            // Drop sentences of requests that are already answered (timed out).
+            while head < items.count && items[head].ticket.isFinished { head += 1 }
+            var waitedIdle = false
+            while head == items.count && state == .running {
+                waitedIdle = true
+                condition.wait()
+                while head < items.count && items[head].ticket.isFinished { head += 1 }
+            }
+            if head == items.count {
+                // Draining and nothing left.
+                state = .stopped
+                let waiters = stoppedWaiters
+                stoppedWaiters = []
+                condition.unlock()
+                waiters.forEach { $0.resume() }
+                return
+            }
+            if waitedIdle && maxWait > 0 {
+                let deadline = Date(timeIntervalSinceNow: maxWait)
+                while state == .running && packCount() == items.count - head && items.count - head < options.maxBatchRequests {
+                    if !condition.wait(until: deadline) { break }
+                }
+            }
+            let n = packCount()
+            let batch = Array(items[head..<head + n])
+            head += n
+            if head > 4096 && head * 2 > items.count { items.removeFirst(head); head = 0 }
+            let start = DispatchTime.now()
+            for item in batch where item.ticket.started == nil { item.ticket.started = start }
+            metrics.queueDepth.record(items.count - head)
+            condition.unlock()
+
+            let outcome = run(batch)
+            let nanos = DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds
+
+            condition.lock()
+            for (k, item) in batch.enumerated() {
+                let ticket = item.ticket
+                guard !ticket.isFinished else { continue }
+                switch outcome {
+                case .failure(let error):
+                    finish(ticket, .failure(error))
+                case .success(let scores):
+                    if !scores[k].probabilities.allSatisfy(\.isFinite) {
+                        finish(ticket, .failure(APIError(.backend, "input \(item.index): the model's output is not finite; the weights are broken")))
+                        continue
+                    }
+                    if ticket.scores[item.index] == nil {
+                        ticket.scores[item.index] = scores[k]
+                        ticket.remaining -= 1
+                    }
+                    if batch[..<k].allSatisfy({ $0.ticket !== ticket }) { ticket.computeNanos += nanos }
+                    if ticket.remaining == 0 {
+                        let queued = (ticket.started ?? start).uptimeNanoseconds - ticket.enqueued.uptimeNanoseconds
+                        finish(ticket, .success(InferenceOutcome(scores: ticket.scores.map { $0! },
+                                                                 queueSeconds: Double(queued) / 1e9,
+                                                                 computeSeconds: Double(ticket.computeNanos) / 1e9)))
+                    }
+                }
+            }
+            condition.unlock()
+        }
+    }
+
+    private func run(_ batch: [Item]) -> Result<[SentenceScores], APIError> {
+        let tokens = TokenBatch.cutToLongest(batch.map(\.sentence))
+        metrics.batchSize.record(batch.count)
+        metrics.batchTokens.record(tokens.batchSize * tokens.length)
+        do {
+            let logits = try runner.forward(tokens)
+            let probabilities = runner.probabilities()
+            let K = model.classifier.numLabels
+            return .success((0..<batch.count).map { b in
+                SentenceScores(logits: Array(logits[(b * K)..<((b + 1) * K)]), probabilities: probabilities[b])
+            })
+        } catch {
+            return .failure(APIError(.backend, "inference failed: \(error)"))
+        }
+    }
+
+    /// Stops taking work, finishes what is queued, and returns when the worker thread has ended.
+    public func drain() async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            condition.lock()
+            if state == .stopped {
+                condition.unlock()
+                c.resume()
+                return
+            }
+            if state == .running { state = .draining }
+            stoppedWaiters.append(c)
+            condition.broadcast()
+            condition.unlock()
+        }
+    }
+
+    /// Whether new work is still taken.
+    public var isAccepting: Bool { condition.withLock { state == .running } }
+
+    /// Runs until graceful shutdown (SIGTERM/SIGINT in `serve`), then drains.
+    public func run() async throws {
+        try? await gracefulShutdown()
+        await drain()
+    }
+}
