@@ -25,16 +25,25 @@ struct Evaluate: ParsableCommand {
 
     func run() throws {
         let directory = try modelArgument.directory()
-        let model = try EmotionModel.load(directory: directory)
+        let model = try loadSentenceClassifier(directory: directory)
         var options = try data.options()
         options.labels = model.labels
-        let result = try model.evaluate(options, allRows: allRows, model: directory.path)
+        // A BERT model trained by `train` keeps its character n-gram baseline beside it: score both.
+        let baselineDirectory = directory.appendingPathComponent(BaselineResult.folderName)
+        let baseline = model is EmotionModel && FileManager.default.fileExists(atPath: baselineDirectory.appendingPathComponent("config.json").path)
+            ? try LinearClassifier.load(directory: baselineDirectory) : nil
+        let result = try model.evaluate(options, allRows: allRows, model: directory.path, baseline: baseline)
         if let output { try result.report.write(to: URL(fileURLWithPath: output)) }
         if json {
             let e = JSONEncoder()
             e.outputFormatting = [.prettyPrinted, .sortedKeys]
             e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
-            print(String(decoding: try e.encode(result.report.evaluation), as: UTF8.self))
+            if let baseline = result.report.baseline {
+                struct Both: Encodable { var evaluation: Evaluation?; var baseline: BaselineResult }
+                print(String(decoding: try e.encode(Both(evaluation: result.report.evaluation, baseline: baseline)), as: UTF8.self))
+            } else {
+                print(String(decoding: try e.encode(result.report.evaluation), as: UTF8.self))
+            }
             return
         }
         let d = result.report.config.data
@@ -58,6 +67,15 @@ struct Evaluate: ParsableCommand {
                 let row = m.confusion[i].map { String($0).leftPad(10) }.joined(separator: " ")
                 print(String(format: "%@ P %.3f R %.3f F1 %.3f", c.label.padding(toLength: 10, withPad: " ", startingAt: 0), c.precision, c.recall, c.f1) + "  " + row)
             }
+        }
+        if let baseline = result.report.baseline {
+            print("")
+            let bsets = allRows ? [("all sentences", baseline.evaluation.all)]
+                : [("all test sentences", baseline.evaluation.all), ("test sentences not seen in training", baseline.evaluation.unseen)]
+            for (title, m) in bsets where m.count > 0 {
+                print(String(format: "character n-gram baseline, %@ (%d): accuracy %.4f, macro-F1 %.4f", title, m.count, m.accuracy, m.macroF1))
+            }
+            print(baseline.comparison(with: ev))
         }
     }
 }

@@ -53,7 +53,7 @@ struct Predict: ParsableCommand {
         if let input {   // refuse a bad --output before reading anything
             try OutputSink.check(output, inputs: [URL(fileURLWithPath: input)])
         }
-        let model = try EmotionModel.load(directory: try modelArgument.directory())
+        let model = try loadSentenceClassifier(directory: try modelArgument.directory())
         if let input {
             try classifyFile(model, input: URL(fileURLWithPath: input))
         } else if !sentences.isEmpty {
@@ -68,13 +68,13 @@ struct Predict: ParsableCommand {
                 guard let line = try StandardInput.readLine() else { if !json { print("") }; break }
                 if line.trimmingCharacters(in: .whitespaces) == "0" { break }
                 guard !line.trimmingCharacters(in: .whitespaces).isEmpty else { continue }
-                try show(try model.predict([line])[0], model)
+                try show(try model.predict([line], batchSize: 1)[0], model)
                 if !json { print("\n") }
             }
         }
     }
 
-    private func show(_ p: Prediction, _ model: EmotionModel) throws {
+    private func show(_ p: Prediction, _ model: any SentenceClassifier) throws {
         if json {
             print(p.jsonLine(labels: model.labels.names))
         } else {
@@ -83,16 +83,23 @@ struct Predict: ParsableCommand {
         }
     }
 
-    private func classifyFile(_ model: EmotionModel, input url: URL) throws {
+    private func classifyFile(_ model: any SentenceClassifier, input url: URL) throws {
         let texts = try SentenceFile.sentences(url, column: textColumn, sheet: sheet)
         let sink = try OutputSink(path: output, inputs: [url])
         defer { sink.discard() }   // after a failure, no half-written temporary file stays behind
         var bar = ProgressBar(label: "predict", total: (texts.count + batchSize - 1) / batchSize)
-        let runner = try model.makeRunner(batchSize: batchSize)
+        // A BERT model reuses one runner (its buffers) for every batch.
+        let classify: ([String]) throws -> [Prediction]
+        if let bert = model as? EmotionModel {
+            let runner = try bert.makeRunner(batchSize: batchSize)
+            classify = { try bert.predict($0, runner: runner) }
+        } else {
+            classify = { try model.predict($0, batchSize: batchSize) }
+        }
         var done = 0
         while done < texts.count {
             let chunk = Array(texts[done..<min(texts.count, done + batchSize)])
-            for p in try model.predict(chunk, runner: runner) {
+            for p in try classify(chunk) {
                 try sink.write(p.jsonLine(labels: model.labels.names) + "\n")
             }
             done += chunk.count

@@ -46,6 +46,8 @@ struct Train: ParsableCommand {
     @Flag(name: .long, help: "Pad every batch to --max-len as the seed does (same results; padding is never computed).") var padToMaxLen = false
     @Option(name: .long, help: "From scratch: hidden size, layers, heads, intermediate size.") var scratchShape = "128,2,4,512"
     @Flag(name: .long, help: "Continue the interrupted run in --output.") var resume = false
+    @Option(name: .long, help: "bert (default) or linear: only the character n-gram baseline (TF-IDF of character 1-4-grams + logistic regression), trained in seconds and saved as a model directory of its own.") var classifier: ClassifierKind = .bert
+    @Flag(name: .long, help: "Do not fit the character n-gram baseline beside BERT (by default it is fitted on the same training rows, scored on the same test rows, shown in the log and reports and saved in OUTPUT/baseline).") var noBaseline = false
 
     func validate() throws {
         if logInterval < 1 { throw ValidationError("--log-interval must be positive") }
@@ -54,6 +56,7 @@ struct Train: ParsableCommand {
     }
 
     func run() throws {
+        if classifier == .linear { return try runLinear() }
         let fromScratch = model == nil
         var options = TrainingOptions()
         options.maxLength = maxLen
@@ -78,6 +81,7 @@ struct Train: ParsableCommand {
         }
         let outputURL = URL(fileURLWithPath: output)
         let job = try TrainingJob(data: try data.options(), model: source, pipeline: pipeline, options: options, output: outputURL)
+        if noBaseline { job.baseline = nil }
         let lock = try OutputLock(directory: outputURL)   // one writer per output directory
         defer { lock.release() }
 
@@ -125,13 +129,52 @@ struct Train: ParsableCommand {
         }, shouldStop: { stop.isSet })
         guard let report else { throw ExitCode(130) }
         LastModel.write(outputURL)
-        if let ev = report.evaluation {
-            print(String(format: "test accuracy %.4f, macro-F1 %.4f on all %d test sentences", ev.all.accuracy, ev.all.macroF1, ev.all.count))
-            if ev.unseen.count > 0 {
-                print(String(format: "test accuracy %.4f, macro-F1 %.4f on the %d test sentences not seen in training", ev.unseen.accuracy, ev.unseen.macroF1, ev.unseen.count))
-            } else { print("no test sentence is unseen in training: no unseen-sentence score") }
+        if let ev = report.evaluation { printScores(ev) }
+        if let baseline = report.baseline {
+            print(String(format: "baseline: character %d-%d-grams + logistic regression, %d features, fitted in %.1f s (%@/%@)",
+                         baseline.options.ngramRange.lowerBound, baseline.options.ngramRange.upperBound, baseline.features,
+                         baseline.fitSeconds, outputURL.path, BaselineResult.folderName))
+            printScores(baseline.evaluation, prefix: "baseline ")
+            if let ev = report.evaluation { print(baseline.comparison(with: ev)) }
         }
         print("saved model to \(outputURL.path) (report.html, report.json) in \(duration(report.timing.totalSeconds))")
+    }
+}
+
+/// What `train` trains.
+enum ClassifierKind: String, ExpressibleByArgument, CaseIterable {
+    case bert, linear
+}
+
+extension Train {
+    /// `train --classifier linear`: the character n-gram model alone.
+    func runLinear() throws {
+        if model != nil { throw ValidationError("--model is a BERT model to fine-tune; --classifier linear trains from the data alone") }
+        let outputURL = URL(fileURLWithPath: output)
+        let lock = try OutputLock(directory: outputURL)
+        defer { lock.release() }
+        let options = try data.options()
+        let (model, report) = try LinearClassifier.trainJob(data: options, output: outputURL)
+        print("data: \(report.config.data.source), columns \(report.config.data.textColumn)/\(report.config.data.labelColumn), \(report.config.data.exampleCount) sentences")
+        if let s = report.config.split {
+            print("split: \(s.mode.rawValue), seed \(s.seed): \(s.trainCount) train, \(s.testCount) test; \(s.overlapCount) test sentences also occur in training")
+        }
+        print(String(format: "model: character %d-%d-grams + logistic regression (C %g), %d features, fitted in %.1f s",
+                     model.options.ngramRange.lowerBound, model.options.ngramRange.upperBound, model.options.C,
+                     model.featureCount, report.timing.trainSeconds))
+        if let ev = report.evaluation { printScores(ev) }
+        LastModel.write(outputURL)
+        print("saved model to \(outputURL.path) (report.html, report.json) in \(duration(report.timing.totalSeconds))")
+    }
+}
+
+/// The test scores as the seed's log prints them: all test sentences, then the unseen ones.
+func printScores(_ ev: Evaluation, prefix: String = "") {
+    print(String(format: "%@test accuracy %.4f, macro-F1 %.4f on all %d test sentences", prefix, ev.all.accuracy, ev.all.macroF1, ev.all.count))
+    if ev.unseen.count > 0 {
+        print(String(format: "%@test accuracy %.4f, macro-F1 %.4f on the %d test sentences not seen in training", prefix, ev.unseen.accuracy, ev.unseen.macroF1, ev.unseen.count))
+    } else {
+        print("\(prefix)no test sentence is unseen in training: no unseen-sentence score")
     }
 }
 

@@ -24,7 +24,9 @@ struct TrainingTests {
     static func job(_ dir: URL, options: TrainingOptions = options, splitSeed: UInt32 = 32) throws -> TrainingJob {
         var data = DataOptions()
         data.splitSeed = splitSeed
-        return try TrainingJob(data: data, model: .scratch(tinyShape), options: options, output: dir)
+        let job = try TrainingJob(data: data, model: .scratch(tinyShape), options: options, output: dir)
+        job.baseline = nil   // BaselineTests cover it; the other tests need only BERT
+        return job
     }
 
     static func weights(_ job: TrainingJob) -> [Float] {
@@ -246,5 +248,49 @@ struct PipelineChoiceTests {
         #expect(try TrainingJob.choosePipeline(nil, directory: dir).pipeline == .kobertHF)
         try Data(#"{"tokenizer_pipeline": "xlnet"}"#.utf8).write(to: dir.appendingPathComponent("config.json"))
         #expect { _ = try TrainingJob.choosePipeline(nil, directory: dir) } throws: { "\($0)".contains("unknown tokenizer_pipeline") }
+    }
+}
+
+/// The character n-gram baseline beside BERT (issue #16): fitted on the same training rows, scored on
+/// the same test rows, saved in `baseline/`, shown in the reports, re-scored by `evaluate`.
+struct BaselineTests {
+    @Test func trainingFitsTheBaselineBesideBERT() throws {
+        let dir = try temporaryDirectory()
+        var options = TrainingTests.options
+        options.epochs = 1
+        let job = try TrainingJob(data: DataOptions(), model: .scratch(TrainingTests.tinyShape), options: options, output: dir)
+        let report = try #require(try job.run(resume: false))
+        let baseline = try #require(report.baseline)
+        let evaluation = try #require(report.evaluation)
+        #expect(baseline.evaluation.all.count == job.split.test.count && baseline.features > 1000)
+        // Saved as a model directory of its own, which predicts what the report scored.
+        let saved = try LinearClassifier.load(directory: dir.appendingPathComponent(BaselineResult.folderName))
+        #expect(try BaselineResult.score(saved, on: job.split) == baseline.evaluation)
+        #expect(try loadSentenceClassifier(directory: dir.appendingPathComponent("baseline")).kind == "linear")
+        // The tiny BERT of one epoch is far below the baseline, and the comparison says so.
+        #expect(baseline.evaluation.all.accuracy > evaluation.all.accuracy)
+        #expect(baseline.comparison(with: evaluation).contains("does not beat"))
+        // report.json keeps it; report.html shows both models and the per-class F1 chart.
+        let decoded = try TrainingReport.read(from: dir.appendingPathComponent(TrainingReport.jsonFileName))
+        #expect(decoded.baseline == baseline)
+        let html = try String(contentsOf: dir.appendingPathComponent(TrainingReport.htmlFileName), encoding: .utf8)
+        #expect(html.contains("Character n-gram baseline") && html.contains("Per-class F1") && html.contains("does not beat"))
+        // evaluate re-scores the saved baseline on the data it evaluates.
+        let model = try EmotionModel.load(directory: dir)
+        let rescored = try model.evaluate(DataOptions(), model: dir.path, baseline: saved).report
+        #expect(rescored.baseline?.evaluation == baseline.evaluation)
+    }
+
+    @Test func theLinearModelAloneIsAModelDirectory() throws {
+        let dir = try temporaryDirectory()
+        let (model, report) = try LinearClassifier.trainJob(data: DataOptions(), output: dir)
+        #expect(report.config.training == nil && report.evaluation != nil)
+        let loaded = try loadSentenceClassifier(directory: dir)
+        #expect(loaded.kind == "linear")
+        let texts = ["오늘 정말 행복한 하루였어", "길에서 큰 개가 짖어서 너무 무서웠어"]
+        #expect(try loaded.predict(texts, batchSize: 2) == (try model.predict(texts)))
+        // What makes no sense for it is a clear error.
+        #expect { _ = try EmotionModel.loadTokenizer(directory: dir) } throws: { "\($0)".contains("not a BERT model") && "\($0)".contains("no tokenizer") }
+        #expect { _ = try EmotionModel.load(directory: dir) } throws: { "\($0)".contains("not a BERT model") }
     }
 }

@@ -54,6 +54,22 @@ extension TrainingReport {
         } else {
             body.append("<p>No test metrics recorded.</p>")
         }
+        if let baseline, let evaluation {
+            body.append("<h2>BERT beside the character n-gram baseline</h2>")
+            body.append("<p>\(HTML.escape(baseline.comparison(with: evaluation))). The baseline: TF-IDF of character "
+                        + "\(baseline.options.ngramRange.lowerBound)–\(baseline.options.ngramRange.upperBound)-grams within words "
+                        + "(\(baseline.features) features) and logistic regression (C \(baseline.options.C)), fitted on the same "
+                        + "training rows in \(HTML.number(baseline.fitSeconds, digits: 1)) s and scored on the same test rows.</p>")
+            body.append(HTML.table(
+                header: ["Model", "Accuracy (all)", "Macro F1 (all)", "Accuracy (unseen)", "Macro F1 (unseen)"],
+                rows: [("BERT", evaluation), ("Character n-gram baseline", baseline.evaluation)].map { name, e in
+                    [name, HTML.number(e.all.accuracy), HTML.number(e.all.macroF1),
+                     e.unseen.count > 0 ? HTML.number(e.unseen.accuracy) : "–", e.unseen.count > 0 ? HTML.number(e.unseen.macroF1) : "–"]
+                }))
+            body.append(GroupedBarChart(title: "Per-class F1, all test rows", labels: config.data.labels,
+                                        series: [("BERT", "#2b6cb0", evaluation.all.perClass.map(\.f1)),
+                                                 ("baseline", "#c05621", baseline.evaluation.all.perClass.map(\.f1))]).svg())
+        }
 
         return """
         <!DOCTYPE html>
@@ -256,5 +272,38 @@ struct ConfusionMatrixChart {
             }
         }
         return HTML.svg(width: width, height: height, title: title, content: parts)
+    }
+}
+
+/// An SVG bar chart of values in [0, 1], one group of bars per label, one bar per series.
+struct GroupedBarChart {
+    var title: String
+    var labels: [String]
+    var series: [(name: String, color: String, values: [Double])]
+
+    func svg() -> String {
+        let groupWidth = 24.0 * Double(max(1, series.count)) + 24, left = 48.0, top = 36.0, plot = 200.0
+        let width = left + groupWidth * Double(labels.count) + 16, height = top + plot + 48
+        var content = ["<text x=\"\(HTML.coordinate(left))\" y=\"20\" font-size=\"14\">\(HTML.escape(title))</text>"]
+        for tick in stride(from: 0.0, through: 1.0, by: 0.25) {
+            let y = top + plot * (1 - tick)
+            content.append("<line x1=\"\(HTML.coordinate(left))\" y1=\"\(HTML.coordinate(y))\" x2=\"\(HTML.coordinate(width - 16))\" y2=\"\(HTML.coordinate(y))\" stroke=\"#e2e8f0\"/>")
+            content.append("<text x=\"\(HTML.coordinate(left - 6))\" y=\"\(HTML.coordinate(y + 4))\" font-size=\"11\" text-anchor=\"end\">\(HTML.number(tick, digits: 2))</text>")
+        }
+        for (g, label) in labels.enumerated() {
+            let x0 = left + groupWidth * Double(g) + 12
+            for (k, s) in series.enumerated() {
+                let v = g < s.values.count && s.values[g].isFinite ? min(1, max(0, s.values[g])) : 0
+                let h = plot * v
+                content.append("<rect x=\"\(HTML.coordinate(x0 + 24 * Double(k)))\" y=\"\(HTML.coordinate(top + plot - h))\" width=\"20\" height=\"\(HTML.coordinate(h))\" fill=\"\(s.color)\"><title>\(HTML.escape(s.name)) \(HTML.escape(label)): \(HTML.number(v))</title></rect>")
+            }
+            content.append("<text x=\"\(HTML.coordinate(x0 + 12 * Double(series.count)))\" y=\"\(HTML.coordinate(top + plot + 16))\" font-size=\"11\" text-anchor=\"middle\">\(HTML.escape(label))</text>")
+        }
+        for (k, s) in series.enumerated() {
+            let x = left + 110 * Double(k)
+            content.append("<rect x=\"\(HTML.coordinate(x))\" y=\"\(HTML.coordinate(height - 20))\" width=\"12\" height=\"12\" fill=\"\(s.color)\"/>")
+            content.append("<text x=\"\(HTML.coordinate(x + 16))\" y=\"\(HTML.coordinate(height - 10))\" font-size=\"12\">\(HTML.escape(s.name))</text>")
+        }
+        return HTML.svg(width: width, height: height, title: title, content: content)
     }
 }

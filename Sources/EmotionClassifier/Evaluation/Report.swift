@@ -145,14 +145,18 @@ public struct TrainingReport: Sendable, Equatable, Codable {
     public var history: [Epoch]
     /// Final metrics on the test set (all rows and unseen rows); nil until evaluated.
     public var evaluation: Evaluation?
+    /// The character n-gram baseline on the same split (nil with `--no-baseline`).
+    public var baseline: BaselineResult?
     /// Time spent per phase.
     public var timing: Timing
 
     /// Starts a report; the trainer appends to `history` and sets `evaluation` and `timing` as it goes.
-    public init(config: Config, history: [Epoch] = [], evaluation: Evaluation? = nil, timing: Timing = Timing()) {
+    public init(config: Config, history: [Epoch] = [], evaluation: Evaluation? = nil, baseline: BaselineResult? = nil,
+                timing: Timing = Timing()) {
         self.config = config
         self.history = history
         self.evaluation = evaluation
+        self.baseline = baseline
         self.timing = timing
     }
 

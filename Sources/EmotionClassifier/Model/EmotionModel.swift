@@ -42,7 +42,15 @@ public final class EmotionModel: @unchecked Sendable {
         var id2label: [String: String]?
         var tokenizerPipeline: String?
         var maxLength: Int?
-        enum CodingKeys: String, CodingKey { case id2label, tokenizerPipeline = "tokenizer_pipeline", maxLength = "max_len" }
+        /// `"linear"` for the character n-gram model's directory (see `loadSentenceClassifier`).
+        var classifier: String?
+        enum CodingKeys: String, CodingKey { case id2label, tokenizerPipeline = "tokenizer_pipeline", maxLength = "max_len", classifier }
+
+        /// Throws unless the directory holds a BERT model.
+        func requireBERT(_ directory: URL, for purpose: String) throws {
+            guard let classifier, classifier != "bert" else { return }
+            throw EmotionModelError("\(directory.path) holds a \(classifier.prefix(20)) model (character n-grams), not a BERT model: \(purpose)")
+        }
 
         static func load(_ url: URL) throws -> ApplicationConfig {
             do { return try JSONDecoder().decode(ApplicationConfig.self, from: Data(contentsOf: url)) } catch {
@@ -78,6 +86,7 @@ public final class EmotionModel: @unchecked Sendable {
             throw EmotionModelError("\(directory.path) is not a model directory: it has no config.json")
         }
         let app = try ApplicationConfig.load(configURL)
+        try app.requireBERT(directory, for: "load it with loadSentenceClassifier(directory:)")
         let names = try app.labelNames(file: configURL)
         let configured = try app.pipeline(file: configURL)
         let (classifier, _) = try BertClassifier.load(directory: directory, purpose: .use)
@@ -147,10 +156,6 @@ public final class EmotionModel: @unchecked Sendable {
         return out
     }
 
-    /// The seed's sentence for a prediction: `>> 입력하신 내용에서 행복이 느껴집니다.`
-    public func message(for prediction: Prediction) -> String {
-        labels.message(for: prediction.id)
-    }
 }
 
 /// One sentence's classification.

@@ -11,15 +11,22 @@ extension EmotionModel {
     public static func loadTokenizer(directory: URL, pipeline: TokenPipeline? = nil) throws -> (tokenizer: KoBERTTokenizer, maxLength: Int) {
         let configURL = directory.appendingPathComponent("config.json")
         let app = try ApplicationConfig.load(configURL)
+        try app.requireBERT(directory, for: "it has no tokenizer (tokenize and the server's /tokenize need a BERT model)")
         let configured = try app.pipeline(file: configURL)
         let spm = try SentencePieceModel(contentsOf: directory.appendingPathComponent("spiece.model"))
         return (try KoBERTTokenizer(model: spm, pipeline: pipeline ?? configured ?? .gluonnlp), app.maxLength ?? 64)
     }
 
+}
+
+extension SentenceClassifier {
     /// Scores the model on a dataset: its test split (all test rows and the unseen ones), or every
     /// row with `allRows`. Returns a report with the numbers (no training history).
-    /// - Parameter model: how the report names the model (e.g. its directory).
-    public func evaluate(_ data: DataOptions, allRows: Bool = false, model: String = "(evaluated)") throws -> (report: TrainingReport, split: DatasetSplit) {
+    /// - Parameters:
+    ///   - model: how the report names the model (e.g. its directory).
+    ///   - baseline: a baseline to re-score on the same rows (the `baseline/` folder of a BERT model).
+    public func evaluate(_ data: DataOptions, allRows: Bool = false, model: String = "(evaluated)",
+                         baseline: LinearClassifier? = nil) throws -> (report: TrainingReport, split: DatasetSplit) {
         let start = Date()
         let dataset = try data.load()
         let split: DatasetSplit
@@ -31,9 +38,22 @@ extension EmotionModel {
         let evaluation = try evaluate(split)
         var report = TrainingReport(config: .init(data: data.summary(of: dataset), split: allRows ? nil : .init(split),
                                                   model: model), evaluation: evaluation)
+        report.baseline = try baseline.map { try BaselineResult.rescore($0, on: split) }
         report.timing.evaluationSeconds = Date().timeIntervalSince(start)
         report.timing.totalSeconds = report.timing.evaluationSeconds
         return (report, split)
+    }
+
+    /// Accuracy, macro-F1, per-class scores and confusion matrix on the split's test examples, over
+    /// all of them and over those whose sentence never occurs in training.
+    public func evaluate(_ split: DatasetSplit, batchSize: Int = 64) throws -> Evaluation {
+        let predicted = try predict(split.test.map(\.text), batchSize: batchSize).map(\.id)
+        return try Evaluation(split: split, predicted: predicted, labels: labels)
+    }
+
+    /// The seed's sentence for a prediction: `>> 입력하신 내용에서 행복이 느껴집니다.`
+    public func message(for prediction: Prediction) -> String {
+        labels.message(for: prediction.id)
     }
 }
 

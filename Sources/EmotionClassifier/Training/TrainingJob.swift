@@ -120,8 +120,12 @@ public final class TrainingJob {
         loadSeconds = Date().timeIntervalSince(start)
     }
 
+    /// The character n-gram baseline fitted beside BERT after training (nil: none).
+    public var baseline: LinearOptions? = LinearOptions()
+
     /// Trains (resuming from the checkpoint in `output` when `resume` is set), then evaluates on the
-    /// test split and writes `report.json` and `report.html`. Returns nil when stopped early.
+    /// test split, fits the baseline on the same training rows (saved in `output/baseline`) and writes
+    /// `report.json` and `report.html`. Returns nil when stopped early.
     public func run(resume: Bool, onEvent: (TrainingEvent) -> Void = { _ in }, shouldStop: () -> Bool = { false }) throws -> TrainingReport? {
         let start = Date()
         if resume, try !trainer.resume() {
@@ -135,10 +139,16 @@ public final class TrainingJob {
         let evaluation = predicted.count == split.test.count
             ? try Evaluation(split: split, predicted: predicted, labels: trainer.model.labels)
             : try trainer.model.evaluate(split)
+        var baselineResult: BaselineResult?
+        if let baseline {
+            let (model, result) = try BaselineResult.fit(split: split, labels: dataset.labels, options: baseline)
+            try model.save(directory: output.appendingPathComponent(BaselineResult.folderName))
+            baselineResult = result
+        }
         var report = TrainingReport(
             config: .init(data: data.summary(of: dataset), split: .init(split), model: modelDescription,
                           training: trainer.options),
-            history: trainer.history, evaluation: evaluation)
+            history: trainer.history, evaluation: evaluation, baseline: baselineResult)
         report.timing = .init(loadSeconds: loadSeconds, trainSeconds: trainSeconds,
                               evaluationSeconds: Date().timeIntervalSince(evalStart),
                               totalSeconds: loadSeconds + Date().timeIntervalSince(start))
@@ -174,15 +184,6 @@ public final class TrainingJob {
             mix(0); mix(UInt8(truncatingIfNeeded: e.label)); mix(0xff)
         }
         return h
-    }
-}
-
-extension EmotionModel {
-    /// Accuracy, macro-F1, per-class scores and confusion matrix on the split's test examples, over
-    /// all of them and over those whose sentence never occurs in training.
-    public func evaluate(_ split: DatasetSplit, batchSize: Int = 64) throws -> Evaluation {
-        let predicted = try predict(split.test.map(\.text), batchSize: batchSize).map(\.id)
-        return try Evaluation(split: split, predicted: predicted, labels: labels)
     }
 }
 
