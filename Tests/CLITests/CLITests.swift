@@ -118,5 +118,24 @@ struct CLITests {
         #expect(wide.stdout.contains("\"truncated\":false"), "\(wide.stdout)")
         let eval = try Self.run(["evaluate", "--json"], cache: dir)
         #expect(eval.status == 0 && eval.stdout.contains("macroF1"), "\(eval.stderr)")
+        // The baseline was fitted beside BERT: the log compares them, evaluate re-scores it.
+        #expect(train.stdout.contains("baseline test accuracy") && train.stdout.contains("character n-gram baseline"), "\(train.stdout)")
+        let evalText = try Self.run(["evaluate"], cache: dir)
+        #expect(evalText.status == 0 && evalText.stdout.contains("character n-gram baseline, all test sentences"), "\(evalText.stdout)")
+    }
+
+    @Test func theLinearClassifierTrainsAndPredictsAlone() throws {
+        let dir = try Self.tempDir()
+        let train = try Self.run(["train", "--classifier", "linear", "-o", "lin"], cache: dir)
+        #expect(train.status == 0, "\(train.stderr)")
+        #expect(train.stdout.contains("character 1-4-grams") && train.stdout.contains("test accuracy"), "\(train.stdout)")
+        let predict = try Self.run(["predict", "--model", "lin", "--json", "오늘 정말 행복한 하루였어"], cache: dir)
+        #expect(predict.status == 0 && predict.stdout.contains("\"probabilities\":{\"fear\":"), "\(predict.stdout)\(predict.stderr)")
+        let eval = try Self.run(["evaluate", "--model", "lin", "--all-rows", "--data", dir.appendingPathComponent("lin/../lin/report.json").path], cache: dir)
+        #expect(eval.status != 0)   // a JSON file is not a dataset: a clear error, not a crash
+        let tokenize = try Self.run(["tokenize", "--model", "lin", "안녕"], cache: dir)
+        #expect(tokenize.status != 0 && tokenize.stderr.contains("not a BERT model"), "\(tokenize.stderr)")
+        let serve = try Self.run(["serve", "--model", "lin", "--port", "0"], cache: dir)
+        #expect(serve.status != 0 && serve.stderr.contains("not a BERT model"), "\(serve.stderr)")
     }
 }
