@@ -225,6 +225,39 @@ def startup_case(opts):
     print(max(range(len(logits)), key=logits.__getitem__))
 
 
+def baseline_case(opts):
+    """scikit-learn's character n-gram baseline on the seed split (Scripts/baseline_sklearn.py's
+    pipeline): vectorizer + fit on the training rows, then transform + predict_proba on the test rows."""
+    import os
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "Scripts"))
+    from baseline_sklearn import C, MAX_ITER, VECTORIZER, load_seed, nfc
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import accuracy_score, f1_score
+    from sklearn.model_selection import train_test_split
+    texts, y = load_seed(opts.csv)
+    train_idx, test_idx = train_test_split(list(range(len(texts))), test_size=0.2, shuffle=True, random_state=32)
+    train_x, test_x = nfc([texts[i] for i in train_idx]), nfc([texts[i] for i in test_idx])
+    fit_wall, fit_cpu, pred_wall, pred_cpu = [], [], [], []
+    for i in range(opts.warmup + opts.iterations):
+        c0, t0 = time.process_time(), time.perf_counter()
+        vec = TfidfVectorizer(**VECTORIZER)
+        clf = LogisticRegression(C=C, max_iter=MAX_ITER).fit(vec.fit_transform(train_x), y[train_idx])
+        c1, t1 = time.process_time(), time.perf_counter()
+        proba = clf.predict_proba(vec.transform(test_x))
+        c2, t2 = time.process_time(), time.perf_counter()
+        if i >= opts.warmup:
+            fit_wall.append((t1 - t0) * 1e3); fit_cpu.append((c1 - c0) * 1e3)
+            pred_wall.append((t2 - t1) * 1e3); pred_cpu.append((c2 - c1) * 1e3)
+    pred = proba.argmax(axis=1)
+    emit(side="sklearn", case="baseline-fit", sentences=len(train_idx), features=len(vec.vocabulary_),
+         accuracy=accuracy_score(y[test_idx], pred), macro_f1=f1_score(y[test_idx], pred, average="macro"),
+         times_ms=fit_wall, median_ms=statistics.median(fit_wall), cpu_ms=statistics.median(fit_cpu), max_rss_mib=peak_rss_mib())
+    emit(side="sklearn", case="baseline-predict", sentences=len(test_idx),
+         sentences_per_s=len(test_idx) / (statistics.median(pred_wall) / 1e3),
+         times_ms=pred_wall, median_ms=statistics.median(pred_wall), cpu_ms=statistics.median(pred_cpu), max_rss_mib=peak_rss_mib())
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--case", required=True)
@@ -240,6 +273,8 @@ def main():
     opts = p.parse_args()
     if opts.case == "tokenizer":
         return tokenizer_case(opts)
+    if opts.case == "baseline":
+        return baseline_case(opts)
     if opts.case in ("startup-pytorch", "startup-onnx"):
         return startup_case(opts)
     if not opts.case.startswith("ort-"):

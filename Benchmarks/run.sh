@@ -5,7 +5,8 @@
 #
 # Environment: PYTHON (a Python with torch, transformers<5, onnxruntime, onnx, numpy; default
 # /work/venvs/bench/bin/python), CSV (the seed dataset; default ../shared/data/...), TRAIN_ITERS (3),
-# INFER_ITERS (20, batch 1), B64_ITERS (2, inference 64 x 64), STARTUP_ITERS (5, whole processes), THREADS (2). Intermediate files go to .build-bench/bench/.
+# INFER_ITERS (20, batch 1), B64_ITERS (2, inference 64 x 64), STARTUP_ITERS (5, whole processes),
+# BASELINE_ITERS (3, the character n-gram baseline against scikit-learn), THREADS (2). Intermediate files go to .build-bench/bench/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-/work/venvs/bench/bin/python}
@@ -14,6 +15,7 @@ TRAIN_ITERS=${TRAIN_ITERS:-3}
 INFER_ITERS=${INFER_ITERS:-20}
 B64_ITERS=${B64_ITERS:-2}
 STARTUP_ITERS=${STARTUP_ITERS:-5}
+BASELINE_ITERS=${BASELINE_ITERS:-3}
 THREADS=${THREADS:-2}
 OUT=.build-bench/bench
 mkdir -p "$OUT"
@@ -77,6 +79,9 @@ run swift infer-b64-cut "$B64_ITERS" 1;  run pytorch infer-b64-cut "$B64_ITERS" 
 run swift train-padded "$TRAIN_ITERS" 1;  run pytorch train-padded "$TRAIN_ITERS" 1
 run swift train-cut "$TRAIN_ITERS" 1;     run pytorch train-cut "$TRAIN_ITERS" 1
 run swift kernels 2 1
+run swift baseline "$BASELINE_ITERS" 1
+echo "[$(date +%T) load $(cut -d' ' -f1 /proc/loadavg)] sklearn baseline" >&2
+"$PYTHON" Benchmarks/baseline.py --case baseline --iterations "$BASELINE_ITERS" --warmup 1 --csv "$CSV" >> "$RESULTS"
 meta "Load average at end (1/5/15 min)" "$(cut -d' ' -f1-3 /proc/loadavg)"
 
 python3 Benchmarks/table.py "$RESULTS" "$OUT/workload.json" | tee "$OUT/table.md"

@@ -215,6 +215,21 @@ def main():
             total += k["per_step_ms"]
             out.append(f"| {k['kernel']} | {k['calls']} | {k['median_ms']:.1f} | {k['cpu_ms']:.1f} | {k['per_step_ms']:.0f} |")
         out.append(f"| **sum** | | | | {total:.0f} |")
+    sw, sk = results.get("swift", {}), results.get("sklearn", {})
+    if "baseline-fit" in sw and "baseline-fit" in sk:
+        out.append("")
+        out.append("The character n-gram baseline (TF-IDF of char_wb 1-4-grams, min_df 2, sublinear tf + logistic regression, "
+                   "C 4) on the seed split: Swift's LinearClassifier against scikit-learn:")
+        out.append("")
+        out += ["| case | Swift wall (CPU) | scikit-learn wall (CPU) | Swift/scikit-learn |", "|---|---|---|---|"]
+        a, b = sw["baseline-fit"], sk["baseline-fit"]
+        out.append(f"| fit on {a['sentences']:,} sentences (vectorizer + optimizer) | {fmt_ms(a['median_ms'])} ({fmt_ms(a['cpu_ms'])}) | "
+                   f"{fmt_ms(b['median_ms'])} ({fmt_ms(b['cpu_ms'])}) | {a['median_ms'] / b['median_ms']:.2f} |")
+        a, b = sw["baseline-predict"], sk["baseline-predict"]
+        out.append(f"| classify {a['sentences']:,} test sentences | {a['sentences_per_s']:,.0f} sentences/s | "
+                   f"{b['sentences_per_s']:,.0f} sentences/s (predict_proba) | {a['median_ms'] / b['median_ms']:.2f} |")
+        a, b = sw["baseline-fit"], sk["baseline-fit"]
+        out.append(f"| test accuracy, macro-F1 | {a['accuracy']:.4f}, {a['macro_f1']:.4f} | {b['accuracy']:.4f}, {b['macro_f1']:.4f} | |")
     print("\n".join(out))
 
 

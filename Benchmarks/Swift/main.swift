@@ -275,6 +275,25 @@ func tokenizerCase(options o: Options) throws {
     }
 }
 
+/// The character n-gram baseline on the seed split: fitting (vectorizer + L-BFGS) on the training
+/// rows, then classifying the test rows; the same work as scikit-learn's side in baseline.py.
+func baselineCase(options o: Options) throws {
+    guard !o.csv.isEmpty else { throw UsageError(description: "--csv FILE is required for case baseline") }
+    let (dataset, split) = try DataOptions(file: URL(fileURLWithPath: o.csv)).loadSplit()
+    var model: LinearClassifier?
+    let fit = try timedRuns(o) { model = try LinearClassifier.train(split.train, labels: dataset.labels) }
+    let texts = split.test.map(\.text)
+    var predicted: [Prediction] = []
+    let predict = try timedRuns(o) { predicted = try model!.predict(texts) }
+    let evaluation = try Evaluation(split: split, predicted: predicted.map(\.id), labels: dataset.labels)
+    try emit(["side": "swift", "case": "baseline-fit", "sentences": split.train.count, "features": model!.featureCount,
+              "accuracy": evaluation.all.accuracy, "macro_f1": evaluation.all.macroF1,
+              "times_ms": fit.wall, "median_ms": median(fit.wall), "cpu_ms": median(fit.cpu), "max_rss_mib": peakRSSMiB(), "threads": o.threads])
+    try emit(["side": "swift", "case": "baseline-predict", "sentences": texts.count,
+              "sentences_per_s": Double(texts.count) / (median(predict.wall) / 1e3),
+              "times_ms": predict.wall, "median_ms": median(predict.wall), "cpu_ms": median(predict.cpu), "max_rss_mib": peakRSSMiB(), "threads": o.threads])
+}
+
 func run() throws {
     let o = try parseOptions(CommandLine.arguments)
     // The engine splits its products over these threads; BLAS stays on one.
@@ -298,6 +317,7 @@ func runCase(_ o: Options) throws {
         encoder.outputFormatting = [.sortedKeys]
         print(String(decoding: try encoder.encode(try WorkloadBuilder.build(csv: URL(fileURLWithPath: o.csv))), as: UTF8.self))
     case "tokenizer": try tokenizerCase(options: o)
+    case "baseline": try baselineCase(options: o)
     case "save-model":
         // A KoBERT-shaped model directory (random weights, the built-in SentencePiece model) that
         // `kobert-emotion predict` and transformers' `from_pretrained` both load: the start-up case.
@@ -314,7 +334,7 @@ func runCase(_ o: Options) throws {
     case "sgemm": try sgemmCase(options: o)
     case "kernels": try kernelsCase(options: o)
     default:
-        throw UsageError(description: "unknown --case \"\(o.caseName)\" (workload, save-model, train-padded, train-cut, infer-b1, infer-b64, infer-b64-cut, sgemm, kernels, tokenizer)")
+        throw UsageError(description: "unknown --case \"\(o.caseName)\" (workload, save-model, baseline, train-padded, train-cut, infer-b1, infer-b64, infer-b64-cut, sgemm, kernels, tokenizer)")
     }
 }
 
