@@ -13,7 +13,7 @@ import Glibc
     /// One small model trained once for the suite (1 epoch, tiny shape), in its own cache directory.
     static let trained: Result<URL, Error> = Result {
         let dir = try CLITests.tempDir()
-        let r = try CLITests.run(["train", "--epochs", "1", "--scratch-shape", "16,1,2,24", "--max-len", "32", "-o", "m"], cache: dir)
+        let r = try CLITests.run(["train", "--epochs", "1", "--scratch-shape", "16,1,2,24", "--max-len", "32", "-o", "m", "--no-baseline"], cache: dir)
         guard r.status == 0 else { throw CLIError(message: "training failed: \(r.stderr)") }
         return dir
     }

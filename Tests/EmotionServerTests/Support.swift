@@ -21,7 +21,9 @@ enum TinyModel {
         o.batchSize = 32
         o.maxLength = maxLength
         o.learningRate = 3e-3
-        _ = try TrainingJob(data: DataOptions(), model: .scratch(shape), options: o, output: dir).run(resume: false)
+        let job = try TrainingJob(data: DataOptions(), model: .scratch(shape), options: o, output: dir)
+        job.baseline = nil   // the server serves BERT; the baseline is not needed here
+        _ = try job.run(resume: false)
         return (try EmotionModel.load(directory: dir), dir)
     }
 
