@@ -109,7 +109,7 @@ let package = Package(
         .testTarget(
             name: "TorchCheckpointTests",
             dependencies: ["TorchCheckpoint", "SafeTensors", .product(name: "ZIPFoundation", package: "ZIPFoundation")], resources: [.copy("Fixtures")]),
-        .testTarget(name: "CLITests", dependencies: ["kobert-emotion", "FileSafety"]),
+        .testTarget(name: "CLITests", dependencies: ["kobert-emotion", "FileSafety", "FuzzSupport"]),
         // Fixtures (a cache written by Python's huggingface_hub, with symlinks) are read from the source tree.
         .testTarget(
             name: "HubClientTests",
