@@ -2,7 +2,7 @@
 ///
 /// Source bytes may sit at any address (a memory-mapped file only guarantees what the writer padded), so
 /// multi-byte elements are read with `loadUnaligned`. F32 on a little-endian host is a plain memory copy.
-enum ElementDecoding {
+package enum ElementDecoding {
     /// Fills `destination` from `source`, which holds exactly `destination.count` elements of `dtype`.
     /// - Precondition: `dtype.isFloatingPoint`.
     static func decodeFloats(_ source: UnsafeRawBufferPointer, as dtype: SafeTensorsDType,
@@ -53,7 +53,7 @@ enum ElementDecoding {
     /// IEEE 754 binary16 to binary32, exact for every input (NaN payloads are kept).
     ///
     /// Written out rather than using `Float16`, which is unavailable on Intel Macs.
-    static func halfToFloat(_ half: UInt16) -> Float {
+    package static func halfToFloat(_ half: UInt16) -> Float {
         let sign = UInt32(half & 0x8000) << 16
         let exponent = UInt32(half >> 10) & 0x1F
         let mantissa = UInt32(half & 0x03FF)

@@ -2,9 +2,9 @@ import Foundation
 
 /// The text clean-up that each token pipeline applies before SentencePiece, reproducing the
 /// Python originals scalar by scalar.
-enum TextPreprocessing {
+package enum TextPreprocessing {
     /// Python's `str.isspace()`, which `str.split()` and `str.strip()` use.
-    static func isPythonWhitespace(_ scalar: Unicode.Scalar) -> Bool {
+    package static func isPythonWhitespace(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar.value {
         case 0x09...0x0D, 0x1C...0x20, 0x85, 0xA0, 0x1680, 0x2000...0x200A, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000:
             return true

@@ -1,3 +1,5 @@
+import SafeTensors
+
 /// Copies a strided view of little-endian storage elements into a row-major `Float` buffer.
 enum StridedCopy {
     /// - Precondition (checked when the checkpoint was opened): every index `offset + Σ i_d * strides[d]`
@@ -17,7 +19,7 @@ enum StridedCopy {
         #endif
         switch dtype {
         case .float32: gather(storage, offset, shape, strides, destination) { Float(bitPattern: $0 as UInt32) }
-        case .float16: gather(storage, offset, shape, strides, destination) { halfToFloat($0 as UInt16) }
+        case .float16: gather(storage, offset, shape, strides, destination) { ElementDecoding.halfToFloat($0 as UInt16) }
         case .bfloat16: gather(storage, offset, shape, strides, destination) { Float(bitPattern: UInt32($0 as UInt16) << 16) }
         case .float64: gather(storage, offset, shape, strides, destination) { Float(Double(bitPattern: $0 as UInt64)) }
         case .int64, .int32, .int16, .int8, .uint8, .bool: break
@@ -71,22 +73,6 @@ enum StridedCopy {
                 dimension -= 1
             }
             if dimension < 0 { break }
-        }
-    }
-
-    /// IEEE 754 binary16 to binary32, exact for every input (NaN payloads kept).
-    static func halfToFloat(_ half: UInt16) -> Float {
-        let sign = UInt32(half & 0x8000) << 16
-        let exponent = UInt32(half >> 10) & 0x1F
-        let mantissa = UInt32(half & 0x03FF)
-        switch exponent {
-        case 0:
-            let magnitude = Float(mantissa) * 0x1p-24
-            return sign == 0 ? magnitude : -magnitude
-        case 0x1F:
-            return Float(bitPattern: sign | 0x7F80_0000 | mantissa << 13)
-        default:
-            return Float(bitPattern: sign | (exponent + 112) << 23 | mantissa << 13)
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import SentencePiece
 
 /// Character n-grams inside word boundaries, exactly as scikit-learn's `analyzer="char_wb"`
 /// (`_VectorizerMixin._char_wb_ngrams` after its default preprocessing), on NFC-normalized text.
@@ -132,14 +133,7 @@ struct NGramKey: Hashable, Comparable, Sendable {
 /// Python 3's `str.split()` whitespace and `str.lower()`, on Unicode scalars.
 enum PythonText {
     /// `str.isspace()`: bidirectional class WS, B or S, or general category Zs.
-    static func isSpace(_ s: Unicode.Scalar) -> Bool {
-        switch s.value {
-        case 0x09...0x0D, 0x1C...0x20, 0x85, 0xA0, 0x1680, 0x2000...0x200A, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000:
-            return true
-        default:
-            return false
-        }
-    }
+    static func isSpace(_ s: Unicode.Scalar) -> Bool { TextPreprocessing.isPythonWhitespace(s) }
 
     /// `str.lower()`: each scalar's full lowercase mapping; a capital sigma becomes final `ς` when a
     /// cased letter precedes it and none follows it (case-ignorable scalars skipped), else `σ`.
