@@ -6,10 +6,7 @@ extension BertRunner {
     @discardableResult
     public func backward(labels: [Int32]) throws -> Float {
         guard let G = grads else { throw BertError.invalidBatch("this runner was created for inference; create it with training: true to train") }
-        let cfg = model.config, W = model.weights, Lo = model.layout
-        let C = cfg.hiddenSize, I = cfg.intermediateSize, NH = cfg.numAttentionHeads, HS = cfg.headSize
-        let K = model.numLabels
-        try packed.setLabels(labels, numLabels: K)
+        try packed.setLabels(labels, numLabels: model.numLabels)
         return context.run { backwardPass(G) }
     }
 
