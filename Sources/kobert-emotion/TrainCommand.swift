@@ -137,6 +137,7 @@ struct Train: ParsableCommand {
             printScores(baseline.evaluation, prefix: "baseline ")
             if let ev = report.evaluation { print(baseline.comparison(with: ev)) }
         }
+        if let reason = report.baselineSkipped { print("baseline: not fitted: \(reason)") }
         print("saved model to \(outputURL.path) (report.html, report.json) in \(duration(report.timing.totalSeconds))")
     }
 }

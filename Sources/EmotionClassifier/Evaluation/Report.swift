@@ -147,6 +147,8 @@ public struct TrainingReport: Sendable, Equatable, Codable {
     public var evaluation: Evaluation?
     /// The character n-gram baseline on the same split (nil with `--no-baseline`).
     public var baseline: BaselineResult?
+    /// Why the baseline could not be fitted on this data (e.g. a single class), when it could not.
+    public var baselineSkipped: String?
     /// Time spent per phase.
     public var timing: Timing
 

@@ -140,15 +140,23 @@ public final class TrainingJob {
             ? try Evaluation(split: split, predicted: predicted, labels: trainer.model.labels)
             : try trainer.model.evaluate(split)
         var baselineResult: BaselineResult?
+        var baselineSkipped: String?
         if let baseline {
-            let (model, result) = try BaselineResult.fit(split: split, labels: dataset.labels, options: baseline)
-            try model.save(directory: output.appendingPathComponent(BaselineResult.folderName))
-            baselineResult = result
+            // Data the baseline cannot fit (one class, a class with one sentence, an empty vocabulary)
+            // does not fail the BERT run that already finished: the report says why there is none.
+            do {
+                let (model, result) = try BaselineResult.fit(split: split, labels: dataset.labels, options: baseline)
+                try model.save(directory: output.appendingPathComponent(BaselineResult.folderName))
+                baselineResult = result
+            } catch let error as LinearClassifierError {
+                baselineSkipped = "\(error)"
+            }
         }
         var report = TrainingReport(
             config: .init(data: data.summary(of: dataset), split: .init(split), model: modelDescription,
                           training: trainer.options),
             history: trainer.history, evaluation: evaluation, baseline: baselineResult)
+        report.baselineSkipped = baselineSkipped
         report.timing = .init(loadSeconds: loadSeconds, trainSeconds: trainSeconds,
                               evaluationSeconds: Date().timeIntervalSince(evalStart),
                               totalSeconds: loadSeconds + Date().timeIntervalSince(start))
