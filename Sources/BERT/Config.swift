@@ -1,3 +1,4 @@
+import FileSafety
 import Foundation
 
 /// The architecture of a Hugging Face `BertConfig` (`config.json`): what the parameter layout and
@@ -111,9 +112,24 @@ public struct BertConfig: Codable, Equatable, Sendable {
 
     /// Reads `config.json`; errors name the file and the field.
     public static func load(contentsOf url: URL) throws -> BertConfig {
+        try decode(try readFile(url), file: url)
+    }
+
+    /// A `config.json` larger than this is not one (transformers' are a few KB).
+    public static let maxFileBytes = 4 << 20
+
+    /// The bytes of a `config.json`, refused beyond `maxFileBytes`; errors name the file.
+    public static func readFile(_ url: URL) throws -> Data {
+        do { return Data(try ReadFile.bytes(url, limit: maxFileBytes)) } catch let error as FileSafetyError {
+            throw BertError.checkpoint(file: url.path, message: "cannot read the config: \(error.message)")
+        }
+    }
+
+    /// Decodes and validates the bytes of a `config.json` read from `url` (named in errors).
+    public static func decode(_ data: Data, file url: URL) throws -> BertConfig {
         let config: BertConfig
         do {
-            config = try JSONDecoder().decode(BertConfig.self, from: Data(contentsOf: url))
+            config = try JSONDecoder().decode(BertConfig.self, from: data)
         } catch let error as DecodingError {
             throw BertError.checkpoint(file: url.path, message: "cannot read BERT config: \(describe(error))")
         } catch {

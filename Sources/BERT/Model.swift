@@ -36,6 +36,12 @@ public final class BertClassifier: @unchecked Sendable {
         self.weights = ParameterBuffer(layout: layout, zeroed: zeroed)
     }
 
+    private init(_ config: BertConfig, weights: ParameterBuffer) {
+        self.config = config
+        self.layout = weights.layout
+        self.weights = weights
+    }
+
     private func initialize(_ entry: ParameterLayout.Entry, rng: inout SeededGenerator, initializerRange: Float) {
         let p = weights[entry.offset]
         if entry.name.contains("LayerNorm.weight") {
@@ -69,11 +75,19 @@ public final class BertClassifier: @unchecked Sendable {
     ///
     /// `numLabels` overrides the config's label count (for fine-tuning a checkpoint on new labels:
     /// its head must then be absent or of that size).
-    public static func load(directory: URL, numLabels: Int? = nil, purpose: LoadPurpose = .use) throws -> (BertClassifier, LoadReport) {
+    public static func load(directory: URL, numLabels: Int? = nil, purpose: LoadPurpose = .use,
+                            storage: WeightStorage = .copy) throws -> (BertClassifier, LoadReport) {
         var config = try BertConfig.load(contentsOf: directory.appendingPathComponent("config.json"))
         if let numLabels { config.numLabels = numLabels }
+        return try load(directory: directory, config: config, purpose: purpose, storage: storage)
+    }
+
+    /// Loads the weights of a model directory into a model of shape `config` (read from its
+    /// `config.json` by the caller).
+    public static func load(directory: URL, config: BertConfig, purpose: LoadPurpose = .use,
+                            storage: WeightStorage = .copy) throws -> (BertClassifier, LoadReport) {
         let (source, file) = try CheckpointFiles.open(directory: directory)
-        return try load(source, file: file, config: config, purpose: purpose)
+        return try load(source, file: file, config: config, purpose: purpose, storage: storage)
     }
 
     /// Loads weights from a safetensors file into a model of shape `config`.
@@ -86,7 +100,8 @@ public final class BertClassifier: @unchecked Sendable {
     }
 
     /// Loads the tensors of `file` (named in errors) into a model of shape `config`.
-    public static func load(_ file: TensorSource, file url: URL, config: BertConfig, purpose: LoadPurpose = .use) throws -> (BertClassifier, LoadReport) {
+    public static func load(_ file: TensorSource, file url: URL, config: BertConfig, purpose: LoadPurpose = .use,
+                            storage: WeightStorage = .copy) throws -> (BertClassifier, LoadReport) {
         func fail(_ message: String) -> BertError { .checkpoint(file: url.path, message: message) }
         try config.validate()
         let layout = ParameterLayout(config: config)
@@ -139,6 +154,14 @@ public final class BertClassifier: @unchecked Sendable {
             report.unusedKeys = unused
         }
 
+        if storage == .mapped, let offset = mappableOffset(file, sources, layout),
+           let safetensors = file as? SafeTensorsFile {
+            let model = BertClassifier(config, weights: try ParameterBuffer(layout: layout, mappingFile: safetensors.name, offset: offset))
+            if let (key, index, value) = firstNonFinite(model.weights, sources) {
+                throw fail("tensor \(key) holds a non-finite value (\(value)) at element \(index)")
+            }
+            return (model, report)
+        }
         // Every value is written below: copied from the checkpoint, or a fresh head.
         let model = try BertClassifier(config, zeroed: false)
         for (entry, key) in sources {
@@ -148,10 +171,8 @@ public final class BertClassifier: @unchecked Sendable {
             } catch {
                 throw fail(withoutFile(error, url.path))
             }
-            // A sum of squares (in Double, vectorized) is finite exactly when every value is.
-            if !kb_sum_squares(destination.baseAddress!, entry.count).isFinite,
-               let bad = destination.firstIndex(where: { !$0.isFinite }) {
-                throw fail("tensor \(key) holds a non-finite value (\(destination[bad])) at element \(bad)")
+            if let (key, index, value) = firstNonFinite(model.weights, [(entry, key)]) {
+                throw fail("tensor \(key) holds a non-finite value (\(value)) at element \(index)")
             }
         }
         if case .fineTune(let seed) = purpose, report.freshHead {
@@ -164,9 +185,57 @@ public final class BertClassifier: @unchecked Sendable {
         return (model, report)
     }
 
-    /// The weights as safetensors with Hugging Face names (what `from_pretrained` loads).
+    /// The byte offset in the file at which the tensors of `sources` lie as float32, back to back in
+    /// the layout's order and from its first element, 64-byte aligned: the parameter buffer can then
+    /// be the file's pages. Nil otherwise (another order, another dtype, a head to initialize, not a
+    /// single safetensors file, a big-endian machine).
+    private static func mappableOffset(_ file: TensorSource, _ sources: [(entry: ParameterLayout.Entry, key: String)],
+                                       _ layout: ParameterLayout) -> Int? {
+        #if _endian(little)
+        guard let file = file as? SafeTensorsFile, sources.count == layout.entries.count,
+              let first = sources.first.flatMap({ file.info($0.key) }) else { return nil }
+        let start = file.dataSectionOffset + first.byteRange.lowerBound
+        guard start % 64 == 0 else { return nil }
+        for (entry, key) in sources {
+            guard let info = file.info(key), info.dtype == .F32,
+                  info.byteRange.lowerBound - first.byteRange.lowerBound == entry.offset * 4,
+                  info.byteRange.count == entry.count * 4 else { return nil }
+        }
+        return start
+        #else
+        return nil
+        #endif
+    }
+
+    /// The first value of `sources` in `weights` that is not finite: its tensor, index and value.
+    /// One vectorized pass (a sum of squares in Double is finite exactly when every value is) over
+    /// the cores; the element is looked for only in a tensor that fails it.
+    private static func firstNonFinite(_ weights: ParameterBuffer, _ sources: [(entry: ParameterLayout.Entry, key: String)]) -> (String, Int, Float)? {
+        let lo = sources.map(\.entry.offset).min() ?? 0
+        let hi = sources.map { $0.entry.offset + $0.entry.count }.max() ?? 0
+        let chunks = max(1, (hi - lo + (1 << 20) - 1) >> 20)
+        var finite = [Bool](repeating: true, count: chunks)
+        finite.withUnsafeMutableBufferPointer { flags in
+            parallelFor(chunks, minChunk: 8) { range in
+                for c in range {
+                    let a = lo + (c << 20), b = min(hi, a + (1 << 20))
+                    flags[c] = kb_sum_squares(weights[a], b - a).isFinite
+                }
+            }
+        }
+        guard finite.contains(false) else { return nil }
+        for (entry, key) in sources {
+            let values = UnsafeBufferPointer(start: weights[entry.offset], count: entry.count)
+            if let bad = values.firstIndex(where: { !$0.isFinite }) { return (key, bad, values[bad]) }
+        }
+        return nil
+    }
+
+    /// The weights as safetensors with Hugging Face names (what `from_pretrained` loads), in the
+    /// parameter layout's order with the data section 4096-byte aligned, so that a later load with
+    /// `WeightStorage.mapped` can use the file's pages as they are.
     public func safetensors() throws -> SafeTensorsWriter {
-        var writer = SafeTensorsWriter()
+        var writer = SafeTensorsWriter(order: .asAdded, dataAlignment: 4096)
         for entry in layout.entries {
             try writer.add(entry.name, shape: entry.shape,
                            floats: UnsafeBufferPointer(start: weights[entry.offset], count: entry.count))

@@ -1,3 +1,8 @@
+#if canImport(Darwin)
+import Darwin
+#else
+import Glibc
+#endif
 import Kernels
 
 /// Where every parameter lives in one flat buffer, under its Hugging Face name.
@@ -89,26 +94,90 @@ public struct ParameterLayout: Sendable {
     public func entry(named name: String) -> Entry? { entries.first { $0.name == name } }
 }
 
+/// How a loaded model holds its weights.
+public enum WeightStorage: Sendable {
+    /// In memory of its own, copied from the file: the file may change or go once loading is done.
+    case copy
+    /// Where the layout allows it (a safetensors file of float32 tensors in the model's own order,
+    /// as `BertClassifier.save` writes it), the file's pages themselves, mapped copy-on-write: no
+    /// copy and no fresh memory, so a large model is ready in a fraction of the time. The file must
+    /// then not be overwritten in place or truncated while the model lives (replacing it by rename,
+    /// as this package saves, is safe). Other files are copied as with `.copy`.
+    case mapped
+}
+
 /// One flat, zero-initialized, 64-byte-aligned Float buffer laid out by a `ParameterLayout`.
+///
+/// Large buffers are mapped pages of their own (on Linux with transparent huge pages requested):
+/// fresh memory arrives zeroed from the kernel, in far fewer page faults than 4 KB pages take. A
+/// buffer can also view a mapped file (`WeightStorage.mapped`).
 public final class ParameterBuffer: @unchecked Sendable {
     public let layout: ParameterLayout
     public let base: UnsafeMutablePointer<Float>
     public var count: Int { layout.count }
+    /// The pages to unmap at deinit, or nil for a heap allocation.
+    private let mapping: (start: UnsafeMutableRawPointer, length: Int)?
+    /// True when the values are a copy-on-write view of a file (`WeightStorage.mapped`).
+    package let viewsFile: Bool
 
     public convenience init(layout: ParameterLayout) {
         self.init(layout: layout, zeroed: true)
     }
 
+    /// Buffers from this size on get pages of their own.
+    static let mappedFrom = 2 << 20
+
     /// `zeroed: false` leaves the values undefined, for a caller that writes every one of them (a
     /// checkpoint loader): it saves touching every page twice.
     init(layout: ParameterLayout, zeroed: Bool) {
         self.layout = layout
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(1, layout.count) * 4, alignment: 64)
+        let bytes = max(1, layout.count) * 4
+        if bytes >= Self.mappedFrom, let pages = Self.mapAnonymous(bytes) {
+            mapping = (pages, bytes)
+            viewsFile = false
+            base = pages.bindMemory(to: Float.self, capacity: max(1, layout.count))   // zero-filled by the kernel
+            return
+        }
+        mapping = nil
+        viewsFile = false
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
         base = raw.bindMemory(to: Float.self, capacity: max(1, layout.count))
         if zeroed { base.initialize(repeating: 0, count: max(1, layout.count)) }
     }
 
-    deinit { base.deallocate() }
+    /// Views `layout.count` floats at byte `offset` of the file at `path`, mapped copy-on-write
+    /// (writes stay in this process). `offset` must be a multiple of 64; the caller has checked that
+    /// the file holds the floats there.
+    init(layout: ParameterLayout, mappingFile path: String, offset: Int) throws {
+        precondition(offset % 64 == 0 && layout.count > 0)
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw BertError.checkpoint(file: path, message: "cannot open: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = offset / page * page
+        let (length, overflow) = (offset - start).addingReportingOverflow(layout.count * 4)
+        guard !overflow, let pages = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, off_t(start)),
+              pages != MAP_FAILED else {
+            throw BertError.checkpoint(file: path, message: "cannot map the weights: \(String(cString: strerror(errno)))")
+        }
+        self.layout = layout
+        mapping = (pages, length)
+        viewsFile = true
+        base = (pages + (offset - start)).bindMemory(to: Float.self, capacity: layout.count)
+    }
+
+    private static func mapAnonymous(_ bytes: Int) -> UnsafeMutableRawPointer? {
+        guard let pages = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+              pages != MAP_FAILED else { return nil }
+        #if os(Linux)
+        _ = madvise(pages, bytes, MADV_HUGEPAGE)   // a request; the kernel may decline
+        #endif
+        return pages
+    }
+
+    deinit {
+        if let mapping { munmap(mapping.start, mapping.length) } else { base.deallocate() }
+    }
 
     @inline(__always) public subscript(offset: Int) -> UnsafeMutablePointer<Float> { base + offset }
 

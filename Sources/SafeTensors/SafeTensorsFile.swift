@@ -42,8 +42,9 @@ public final class SafeTensorsFile: Sendable {
     private let tensors: [String: TensorInfo]
     /// The whole file; with `init(contentsOf:)` it is memory-mapped, not read into memory.
     private let data: Data
-    /// Offset of the data section from the first byte of `data`.
-    private let dataSectionOffset: Int
+    /// Offset of the data section from the first byte of the file (of `data`): a tensor's bytes start at
+    /// `dataSectionOffset + info.byteRange.lowerBound`.
+    public let dataSectionOffset: Int
 
     /// Memory-maps the file at `url` and validates its header.
     ///

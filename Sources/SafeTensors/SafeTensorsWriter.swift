@@ -3,9 +3,10 @@ import Foundation
 
 /// Builds a safetensors file from F32 and I64 tensors.
 ///
-/// The output is deterministic: tensors are laid out contiguously in order of name, the header JSON lists
-/// `__metadata__` first and then the tensors in the same order, and it is padded with spaces so that the
-/// data section starts at a multiple of 8 bytes. Data is little-endian.
+/// The output is deterministic: tensors are laid out contiguously in order of name (or in the order they
+/// were added, see `Order`), the header JSON lists `__metadata__` first and then the tensors in the same
+/// order, and it is padded with spaces so that the data section starts at a multiple of 8 bytes (or of
+/// `dataAlignment`). Data is little-endian.
 ///
 /// ```swift
 /// var writer = SafeTensorsWriter()          // metadata ["format": "pt"], as transformers expects
@@ -37,12 +38,28 @@ public struct SafeTensorsWriter: @unchecked Sendable {
         let elements: Elements
     }
 
+    /// The order of the tensors in the file.
+    public enum Order: Sendable {
+        /// By name, as Hugging Face's `safetensors` writes them.
+        case byName
+        /// In the order of the `add` calls: a reader whose own layout has that order (the BERT engine's
+        /// parameter buffer) can then use the data section in place.
+        case asAdded
+    }
+
     private var entries: [String: Entry] = [:]
+    private var added: [String] = []
+    private let order: Order
+    private let dataAlignment: Int
 
     /// Creates an empty writer. Hugging Face `transformers` refuses to load a checkpoint whose metadata
-    /// lacks `"format": "pt"`, hence the default.
-    public init(metadata: [String: String] = ["format": "pt"]) {
+    /// lacks `"format": "pt"`, hence the default. `dataAlignment` (a power of two, at least 8; the header
+    /// is padded with spaces, which every reader accepts) places the data section at a multiple of it.
+    public init(metadata: [String: String] = ["format": "pt"], order: Order = .byName, dataAlignment: Int = 8) {
+        precondition(dataAlignment >= 8 && dataAlignment & (dataAlignment - 1) == 0, "dataAlignment must be a power of two >= 8")
         self.metadata = metadata
+        self.order = order
+        self.dataAlignment = dataAlignment
     }
 
     /// Adds an F32 tensor. `shape` is `[]` for a scalar; its product must equal `floats.count`.
@@ -80,6 +97,7 @@ public struct SafeTensorsWriter: @unchecked Sendable {
             throw fail("shape \(Shape.text(shape)) needs \(expected) elements but \(count) were given")
         }
         entries[name] = Entry(dtype: dtype, shape: shape, elements: elements)
+        added.append(name)
     }
 
     /// The complete file: length prefix, header and data.
@@ -145,7 +163,7 @@ public struct SafeTensorsWriter: @unchecked Sendable {
     /// The bytes before the data section (length prefix and padded header JSON) and the entries in
     /// data order.
     private func layout() -> (prefix: Data, ordered: [Entry]) {
-        let names = entries.keys.sorted()
+        let names = order == .byName ? entries.keys.sorted() : added
         var fields: [String] = []
         if !metadata.isEmpty {
             let pairs = metadata.sorted { $0.key < $1.key }
@@ -162,7 +180,7 @@ public struct SafeTensorsWriter: @unchecked Sendable {
             offset = end
         }
         var header = Array(("{" + fields.joined(separator: ",") + "}").utf8)
-        header += repeatElement(UInt8(ascii: " "), count: (8 - header.count % 8) % 8)
+        header += repeatElement(UInt8(ascii: " "), count: (dataAlignment - (8 + header.count) % dataAlignment) % dataAlignment)
 
         var prefix = Data()
         withUnsafeBytes(of: UInt64(header.count).littleEndian) { prefix.append(contentsOf: $0) }

@@ -25,7 +25,7 @@ struct Evaluate: ParsableCommand {
 
     func run() throws {
         let directory = try modelArgument.directory()
-        let model = try loadSentenceClassifier(directory: directory)
+        let model = try loadSentenceClassifier(directory: directory, storage: .mapped)
         var options = try data.options()
         options.labels = model.labels
         // A BERT model trained by `train` keeps its character n-gram baseline beside it: score both.

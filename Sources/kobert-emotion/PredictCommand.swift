@@ -53,7 +53,7 @@ struct Predict: ParsableCommand {
         if let input {   // refuse a bad --output before reading anything
             try OutputSink.check(output, inputs: [URL(fileURLWithPath: input)])
         }
-        let model = try loadSentenceClassifier(directory: try modelArgument.directory())
+        let model = try loadSentenceClassifier(directory: try modelArgument.directory(), storage: .mapped)
         if let input {
             try classifyFile(model, input: URL(fileURLWithPath: input))
         } else if !sentences.isEmpty {

@@ -119,3 +119,27 @@ private let sampleShapes: [String: [Int]] = [
         #expect(try SafeTensorsFile(data: writer.serialized()).names == ["a"], "failed adds change nothing")
     }
 }
+
+@Suite struct WriterOrderTests {
+    /// `.asAdded` keeps the order of the `add` calls in the data section and `dataAlignment` places
+    /// the data section; the file reads back the same as the by-name one.
+    @Test func tensorsInTheOrderAddedAndAnAlignedDataSection() throws {
+        var writer = SafeTensorsWriter(order: .asAdded, dataAlignment: 4096)
+        try writer.add("zeta", shape: [3], floats: [1, 2, 3])
+        try writer.add("alpha", shape: [2], floats: [4, 5])
+        try writer.add("mid", shape: [1], int64s: [6])
+        let file = try SafeTensorsFile(data: writer.serialized())
+        #expect(file.dataSectionOffset == 4096)
+        #expect(file.info("zeta")?.byteRange == 0..<12)
+        #expect(file.info("alpha")?.byteRange == 12..<20)
+        #expect(file.info("mid")?.byteRange == 20..<28)
+        #expect(try file.floats("alpha") == [4, 5])
+
+        var byName = SafeTensorsWriter()
+        try byName.add("zeta", shape: [3], floats: [1, 2, 3])
+        try byName.add("alpha", shape: [2], floats: [4, 5])
+        let sorted = try SafeTensorsFile(data: byName.serialized())
+        #expect(sorted.dataSectionOffset % 8 == 0 && sorted.dataSectionOffset < 4096)
+        #expect(sorted.info("alpha")?.byteRange == 0..<8)
+    }
+}

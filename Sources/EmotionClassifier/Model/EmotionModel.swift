@@ -53,7 +53,11 @@ public final class EmotionModel: @unchecked Sendable {
         }
 
         static func load(_ url: URL) throws -> ApplicationConfig {
-            do { return try JSONDecoder().decode(ApplicationConfig.self, from: Data(contentsOf: url)) } catch {
+            try decode(try BertConfig.readFile(url), file: url)
+        }
+
+        static func decode(_ data: Data, file url: URL) throws -> ApplicationConfig {
+            do { return try JSONDecoder().decode(ApplicationConfig.self, from: data) } catch {
                 throw EmotionModelError("\(url.path): cannot read id2label, tokenizer_pipeline, max_len: \(error.localizedDescription)")
             }
         }
@@ -80,16 +84,29 @@ public final class EmotionModel: @unchecked Sendable {
     /// Loads a fine-tuned model directory written by `save(directory:)` or by transformers (with a
     /// `spiece.model`). Strict: the classifier head and every tensor must be there and match the
     /// config, and nothing else may be (see `BertClassifier.LoadPurpose.use`).
-    public static func load(directory: URL, pipeline: TokenPipeline? = nil, maxLength: Int? = nil) throws -> EmotionModel {
+    ///
+    /// `storage: .mapped` uses the weights file's pages in place where it can (see `WeightStorage`):
+    /// fastest for a command that loads a model, uses it and exits.
+    public static func load(directory: URL, pipeline: TokenPipeline? = nil, maxLength: Int? = nil,
+                            storage: WeightStorage = .copy) throws -> EmotionModel {
         let configURL = directory.appendingPathComponent("config.json")
         guard FileManager.default.fileExists(atPath: configURL.path) else {
             throw EmotionModelError("\(directory.path) is not a model directory: it has no config.json")
         }
-        let app = try ApplicationConfig.load(configURL)
+        return try load(directory: directory, config: try BertConfig.readFile(configURL), pipeline: pipeline,
+                        maxLength: maxLength, storage: storage)
+    }
+
+    /// `load(directory:…)` with the bytes of its config.json already read.
+    static func load(directory: URL, config: Data, pipeline: TokenPipeline? = nil, maxLength: Int? = nil,
+                     storage: WeightStorage) throws -> EmotionModel {
+        let configURL = directory.appendingPathComponent("config.json")
+        let app = try ApplicationConfig.decode(config, file: configURL)
         try app.requireBERT(directory, for: "load it with loadSentenceClassifier(directory:)")
         let names = try app.labelNames(file: configURL)
         let configured = try app.pipeline(file: configURL)
-        let (classifier, _) = try BertClassifier.load(directory: directory, purpose: .use)
+        let (classifier, _) = try BertClassifier.load(directory: directory, config: try BertConfig.decode(config, file: configURL),
+                                                      purpose: .use, storage: storage)
         let spmURL = directory.appendingPathComponent("spiece.model")
         let data: Data
         do { data = try Data(contentsOf: spmURL) } catch {

@@ -1,3 +1,4 @@
+import BERT
 import Foundation
 
 /// A trained sentence classifier: the fine-tuned BERT (`EmotionModel`, kind `"bert"`) or the
@@ -19,8 +20,8 @@ extension EmotionModel: SentenceClassifier {
 
 /// Loads the model in `directory` whatever its kind: a config.json whose `"classifier"` is
 /// `"linear"` is a `LinearClassifier`; any other (a Hugging Face BERT config has no such key) is an
-/// `EmotionModel`.
-public func loadSentenceClassifier(directory: URL) throws -> any SentenceClassifier {
+/// `EmotionModel` (loaded with `storage`, see `EmotionModel.load`).
+public func loadSentenceClassifier(directory: URL, storage: WeightStorage = .copy) throws -> any SentenceClassifier {
     let configURL = directory.appendingPathComponent("config.json")
     let data = try LinearClassifier.readFile(configURL, limit: LinearClassifier.maxConfigBytes)
     let object: Any
@@ -30,7 +31,7 @@ public func loadSentenceClassifier(directory: URL) throws -> any SentenceClassif
     guard let config = object as? [String: Any] else { throw EmotionModelError("\(configURL.path): not a JSON object") }
     switch config["classifier"] as? String {
     case "linear": return try LinearClassifier.load(directory: directory)
-    case nil, "bert": return try EmotionModel.load(directory: directory)
+    case nil, "bert": return try EmotionModel.load(directory: directory, config: data, storage: storage)
     case let other?: throw EmotionModelError("\(configURL.path): unknown classifier \"\(other)\"")
     }
 }
