@@ -5,7 +5,7 @@
 
 Cases: train-padded, train-cut, infer-b1, infer-b64, infer-b64-cut, sgemm (PyTorch); export-onnx (writes
 --onnx); ort-infer-b1, ort-infer-b64, ort-infer-b64-cut (ONNX Runtime, reading --onnx; torch is not imported, so the peak RSS
-is ONNX Runtime's own); tokenizer (Python sentencepiece over every sentence of --csv with --spm;
+is ONNX Runtime's own); startup-pytorch, startup-onnx, train-recipe (whole processes, timed by run.sh); tokenizer (Python sentencepiece over every sentence of --csv with --spm;
 neither torch nor numpy is imported). The model is transformers' BertForSequenceClassification at KoBERT's shape
 (randomly initialized: speed does not depend on the weights) with the seed's classifier dropout 0.5.
 """
@@ -225,6 +225,73 @@ def startup_case(opts):
     print(max(range(len(logits)), key=logits.__getitem__))
 
 
+def recipe_case(opts):
+    """The whole-command training case: the seed's recipe as one process, as a user runs it. Load the
+    pretrained model with `from_pretrained`, read the cp949 CSV, tokenize ([CLS] pieces [SEP], max_len
+    64), split 80/20 (shuffled, random_state 32), one epoch of batch 64 with the seed's optimizer,
+    schedule, clipping and train accuracy, evaluate the test split, then `save_pretrained`. With
+    --cut, each batch is cut to its longest sentence instead of padded to 64."""
+    import csv
+    import io
+    import torch
+    from sklearn.model_selection import train_test_split
+    import sentencepiece as spm
+    from transformers import BertForSequenceClassification, get_cosine_schedule_with_warmup
+    torch.set_num_threads(opts.threads)
+    torch.manual_seed(42)
+    labels = {name: i for i, name in enumerate(["fear", "surprise", "angry", "sadness", "neutral", "happiness", "disgust"])}
+    with open(opts.csv, "rb") as f:
+        rows = list(csv.DictReader(io.StringIO(f.read().decode("cp949"))))
+    texts, y = [r["발화문"] for r in rows], [labels[r["상황"]] for r in rows]
+    model = BertForSequenceClassification.from_pretrained(opts.model, num_labels=len(labels), classifier_dropout=0.5)
+    sp = spm.SentencePieceProcessor(model_file=opts.spm)
+    vocab = model.config.vocab_size
+    encoded = [[2] + [min(i, vocab - 1) for i in sp.encode(t)][:62] + [3] for t in texts]
+    train_idx, test_idx = train_test_split(list(range(len(texts))), test_size=0.2, shuffle=True, random_state=32)
+
+    def batches(indices, shuffle):
+        order = list(indices)
+        if shuffle:
+            order = [order[i] for i in torch.randperm(len(order)).tolist()]
+        for i in range(0, len(order), 64):
+            chunk = order[i:i + 64]
+            t = max(len(encoded[j]) for j in chunk) if opts.cut else 64
+            ids = torch.ones(len(chunk), t, dtype=torch.long)
+            mask = torch.zeros(len(chunk), t, dtype=torch.long)
+            for r, j in enumerate(chunk):
+                ids[r, :len(encoded[j])] = torch.tensor(encoded[j])
+                mask[r, :len(encoded[j])] = 1
+            yield ids, mask, torch.tensor([y[j] for j in chunk])
+
+    no_decay = ["bias", "LayerNorm.weight"]
+    groups = [
+        {"params": [p for n, p in model.named_parameters() if not any(nd in n for nd in no_decay)], "weight_decay": 0.01},
+        {"params": [p for n, p in model.named_parameters() if any(nd in n for nd in no_decay)], "weight_decay": 0.0},
+    ]
+    optimizer = torch.optim.AdamW(groups, lr=5e-5)
+    steps = (len(train_idx) + 63) // 64
+    scheduler = get_cosine_schedule_with_warmup(optimizer, num_warmup_steps=int(steps * 0.1), num_training_steps=steps)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    model.train()
+    correct = 0
+    for ids, mask, target in batches(train_idx, shuffle=False):   # the seed's DataLoader does not shuffle
+        optimizer.zero_grad()
+        logits = model(input_ids=ids, attention_mask=mask, token_type_ids=torch.zeros_like(ids)).logits
+        loss = loss_fn(logits, target)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        scheduler.step()
+        correct += (logits.argmax(1) == target).sum().item()
+    model.eval()
+    right = 0
+    with torch.no_grad():
+        for ids, mask, target in batches(test_idx, shuffle=False):
+            right += (model(input_ids=ids, attention_mask=mask, token_type_ids=torch.zeros_like(ids)).logits.argmax(1) == target).sum().item()
+    model.save_pretrained(opts.output)
+    print(f"train acc {correct / len(train_idx):.4f} test acc {right / len(test_idx):.4f}")
+
+
 def baseline_case(opts):
     """scikit-learn's character n-gram baseline on the seed split (Scripts/baseline_sklearn.py's
     pipeline): vectorizer + fit on the training rows, then transform + predict_proba on the test rows."""
@@ -270,6 +337,8 @@ def main():
     p.add_argument("--spm", help="the SentencePiece model (tokenizer case)")
     p.add_argument("--model", help="a model directory (startup-pytorch case)")
     p.add_argument("--text", help="the sentence (startup cases)")
+    p.add_argument("--cut", action="store_true", help="train-recipe: cut batches to their longest sentence")
+    p.add_argument("--output", help="train-recipe: where save_pretrained writes")
     opts = p.parse_args()
     if opts.case == "tokenizer":
         return tokenizer_case(opts)
@@ -277,6 +346,8 @@ def main():
         return baseline_case(opts)
     if opts.case in ("startup-pytorch", "startup-onnx"):
         return startup_case(opts)
+    if opts.case == "train-recipe":
+        return recipe_case(opts)
     if not opts.case.startswith("ort-"):
         import torch
         torch.set_num_threads(opts.threads)

@@ -6,7 +6,8 @@
 # Environment: PYTHON (a Python with torch, transformers<5, onnxruntime, onnx, numpy; default
 # /work/venvs/bench/bin/python), CSV (the seed dataset; default ../shared/data/...), TRAIN_ITERS (3),
 # INFER_ITERS (20, batch 1), B64_ITERS (2, inference 64 x 64), STARTUP_ITERS (5, whole processes),
-# BASELINE_ITERS (3, the character n-gram baseline against scikit-learn), THREADS (2). Intermediate files go to .build-bench/bench/.
+# BASELINE_ITERS (3, the character n-gram baseline against scikit-learn), TRAIN_WHOLE_ITERS (1, whole
+# `train` commands on 640 seed sentences; 0 skips them), THREADS (2). Intermediate files go to .build-bench/bench/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-/work/venvs/bench/bin/python}
@@ -16,6 +17,7 @@ INFER_ITERS=${INFER_ITERS:-20}
 B64_ITERS=${B64_ITERS:-2}
 STARTUP_ITERS=${STARTUP_ITERS:-5}
 BASELINE_ITERS=${BASELINE_ITERS:-3}
+TRAIN_WHOLE_ITERS=${TRAIN_WHOLE_ITERS:-1}
 THREADS=${THREADS:-2}
 OUT=.build-bench/bench
 mkdir -p "$OUT"
@@ -48,10 +50,10 @@ run() {  # side case iterations warmup
 }
 # A whole process, timed from outside: wall, CPU (user + system) and peak RSS of each of N runs
 # after one warm-up run (so the model files are in the page cache for every side).
-whole() {  # side case n command...
+whole() {  # side case n command...   (WARM=0 skips the warm-up run)
     local side=$1 case=$2 n=$3; shift 3
     echo "[$(date +%T) load $(cut -d' ' -f1 /proc/loadavg)] $side $case (whole process)" >&2
-    "$@" > /dev/null
+    [ "${WARM:-1}" = 0 ] || "$@" > /dev/null
     for _ in $(seq "$n"); do /usr/bin/time -f '%e %U %S %M' -a -o "$OUT/whole.txt" "$@" > /dev/null; done
     python3 - "$side" "$case" "$OUT/whole.txt" "$THREADS" >> "$RESULTS" <<'PY'
 import json, statistics, sys
@@ -69,6 +71,26 @@ SPM=Sources/SentencePiece/Resources/emotion-dialogue.model
 whole swift startup "$STARTUP_ITERS" "$CLI" predict --model "$OUT/kobert-random" "$TEXT"
 whole pytorch startup "$STARTUP_ITERS" "$PYTHON" Benchmarks/baseline.py --case startup-pytorch --threads "$THREADS" --model "$OUT/kobert-random" --spm "$SPM" --text "$TEXT"
 whole onnx startup "$STARTUP_ITERS" "$PYTHON" Benchmarks/baseline.py --case startup-onnx --threads "$THREADS" --onnx "$OUT/kobert.onnx" --spm "$SPM" --text "$TEXT"
+
+# The whole training command on 640 seed sentences (a fixed sample, cp949 like the seed's file), one
+# epoch, fine-tuning the KoBERT-shaped model: Swift's `train` against the seed's recipe in PyTorch
+# (padded to 64, and cut to the longest sentence), each a whole process that loads, trains, evaluates
+# and saves. No warm-up run: the model files are in the page cache from the start-up case.
+if [ "$TRAIN_WHOLE_ITERS" -gt 0 ]; then
+    python3 - "$CSV" "$OUT/seed-640.csv" <<'PY'
+import csv, io, random, sys
+rows = list(csv.reader(io.StringIO(open(sys.argv[1], "rb").read().decode("cp949"))))
+sample = random.Random(0).sample(rows[1:], 640)
+with open(sys.argv[2], "w", encoding="cp949", newline="") as f:
+    csv.writer(f).writerows([rows[0]] + sample)
+PY
+    WARM=0 whole swift train-whole "$TRAIN_WHOLE_ITERS" bash -c 'rm -rf "$1" && exec "${@:2}"' _ "$OUT/train-swift" \
+        "$CLI" train --model "$OUT/kobert-random" --data "$OUT/seed-640.csv" --epochs 1 --no-baseline --output "$OUT/train-swift"
+    WARM=0 whole pytorch train-whole "$TRAIN_WHOLE_ITERS" "$PYTHON" Benchmarks/baseline.py --case train-recipe --threads "$THREADS" \
+        --model "$OUT/kobert-random" --csv "$OUT/seed-640.csv" --spm "$SPM" --output "$OUT/train-pytorch"
+    WARM=0 whole pytorch train-whole-cut "$TRAIN_WHOLE_ITERS" "$PYTHON" Benchmarks/baseline.py --case train-recipe --cut --threads "$THREADS" \
+        --model "$OUT/kobert-random" --csv "$OUT/seed-640.csv" --spm "$SPM" --output "$OUT/train-pytorch-cut"
+fi
 
 # Sides alternate case by case so that a change in machine load hits both alike.
 run swift sgemm 5 1;            run pytorch sgemm 5 1

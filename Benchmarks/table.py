@@ -134,6 +134,21 @@ def main():
         out.append(f"| {label} | {size / 1e9:.1f} | " + " | ".join(cells) + " |")
     out.append("")
 
+    sw, pt = results.get("swift", {}).get("train-whole"), results.get("pytorch", {})
+    if sw:
+        out.append("Whole `train` command, fine-tuning the 12 × 768 model on 640 seed sentences for 1 epoch (load, train, "
+                   "evaluate, save; each side one process, timed from outside):")
+        out.append("")
+        out += ["| side | wall (CPU) | peak RSS | Swift is faster by |", "|---|---|---|---|"]
+        out.append(f"| Swift `kobert-emotion train --no-baseline` | {fmt_ms(sw['median_ms'])} ({fmt_ms(sw['cpu_ms'])}) | {sw['max_rss_mib']:.0f} MiB | |")
+        for case, label in (("train-whole", "PyTorch, the seed's recipe (padded to 64)"),
+                            ("train-whole-cut", "PyTorch, batches cut to their longest sentence")):
+            r = pt.get(case)
+            if r:
+                out.append(f"| {label} | {fmt_ms(r['median_ms'])} ({fmt_ms(r['cpu_ms'])}) | {r['max_rss_mib']:.0f} MiB | "
+                           f"{r['median_ms'] / sw['median_ms']:.2f}× |")
+        out.append("")
+
     out.append("Peak resident set size (each case in its own process):")
     out.append("")
     out += ["| case | " + " | ".join(names[s] for s in sides) + " |", "|" + "---|" * (1 + len(sides))]
