@@ -128,10 +128,57 @@ struct HubTrainTests {
                                             in: dir, environment: env)
             #expect(pinned.status == 0, "\(pinned.stderr)")
             #expect(hub.log.isEmpty, "\(hub.log.map(\.path))")
+            hub.clearLog()
             let offline = try await Self.run(["train", "--model", TinyKoBERT.repo, "-o", dir.appendingPathComponent("offline").path] + common,
                                              in: dir, environment: env.merging(["HF_HUB_OFFLINE": "1"]) { $1 })
             #expect(offline.status == 0, "\(offline.stderr)")
             #expect(hub.log.isEmpty, "\(hub.log.map(\.path))")
+        }
+    }
+
+    /// The other commands against the fake Hub: `download` prints the snapshot; `tokenize --model
+    /// owner/name` uses the repository's spiece.model; `predict --model owner/name` of a plain
+    /// BertModel is refused (no classifier head) rather than run with a random one; a gated
+    /// repository says what to do and never prints the token.
+    @Test func otherCommandsTakeARepositoryIdAndAGatedOneNeverPrintsTheToken() async throws {
+        let dir = try CLITests.tempDir()
+        let cache = dir.appendingPathComponent("hub")
+        try await FakeHub().run { hub in
+            let env = ["HF_ENDPOINT": hub.endpoint.absoluteString, "HF_HUB_CACHE": cache.path, "XDG_CACHE_HOME": dir.path]
+            let snapshot = cache.appendingPathComponent("models--test--kobert-tiny/snapshots/\(hub.commit)")
+            let download = try await Self.run(["download", TinyKoBERT.repo], in: dir, environment: env)
+            #expect(download.status == 0, "\(download.stderr)")
+            #expect(download.stdout == snapshot.path + "\n", "\(download.stdout)")
+            for name in TinyKoBERT.lfsFiles {
+                #expect(download.stderr.contains("downloaded \(name)"), "\(download.stderr)")
+            }
+
+            hub.clearLog()
+            let tokens = try await Self.run(["tokenize", "--model", TinyKoBERT.repo, "--json", "오늘 너무 즐거웠어"], in: dir, environment: env)
+            #expect(tokens.status == 0, "\(tokens.stderr)")
+            #expect(hub.log.map(\.path) == ["/api/models/test/kobert-tiny/revision/main"], "\(hub.log.map(\.path))")
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(tokens.stdout.utf8)) as? [String: Any], "\(tokens.stdout)")
+            let ids = try #require(object["ids"] as? [Int])
+            // [CLS] first and [SEP] last (the gluonnlp pipeline, not XLNet's order), ids within the
+            // repository's 1,000 pieces, and the sentence's pieces known to its spiece.model.
+            #expect(ids.first == 2 && ids.last == 3 && ids.allSatisfy { $0 >= 0 && $0 < 1000 }, "\(ids)")
+            #expect(ids.count > 3 && !ids.dropFirst().dropLast().contains(0), "\(ids)")
+
+            let predict = try await Self.run(["predict", "--model", TinyKoBERT.repo, "안녕"], in: dir, environment: env)
+            #expect(predict.status != 0)
+            #expect(predict.stderr.contains("no classifier head") && predict.stderr.contains("pytorch_model.bin"), "\(predict.stderr)")
+
+            hub.requiredToken = "hf_e2e_secret_token"
+            let fresh = dir.appendingPathComponent("hub2").path
+            let denied = try await Self.run(["download", TinyKoBERT.repo], in: dir,
+                                            environment: env.merging(["HF_HUB_CACHE": fresh, "HF_TOKEN": "hf_e2e_wrong_token"]) { $1 })
+            #expect(denied.status != 0)
+            #expect(denied.stderr.contains("access to test/kobert-tiny denied (HTTP 401)") && denied.stderr.contains("HF_TOKEN"), "\(denied.stderr)")
+            #expect(!(denied.stdout + denied.stderr).contains("hf_e2e_wrong_token"))
+            let allowed = try await Self.run(["download", TinyKoBERT.repo], in: dir,
+                                             environment: env.merging(["HF_HUB_CACHE": fresh, "HF_TOKEN": "hf_e2e_secret_token"]) { $1 })
+            #expect(allowed.status == 0, "\(allowed.stderr)")
+            #expect(!(allowed.stdout + allowed.stderr).contains("hf_e2e_secret_token"))
         }
     }
 }
