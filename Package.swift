@@ -109,19 +109,22 @@ let package = Package(
         .testTarget(
             name: "TorchCheckpointTests",
             dependencies: ["TorchCheckpoint", "SafeTensors", .product(name: "ZIPFoundation", package: "ZIPFoundation")], resources: [.copy("Fixtures")]),
-        .testTarget(name: "CLITests", dependencies: ["kobert-emotion", "FileSafety", "FuzzSupport"]),
-        // Fixtures (a cache written by Python's huggingface_hub, with symlinks) are read from the source tree.
-        .testTarget(
-            name: "HubClientTests",
+        .testTarget(name: "CLITests", dependencies: ["kobert-emotion", "EmotionClassifier", "FileSafety", "FuzzSupport", "HubTestSupport"]),
+        // The fake Hugging Face Hub on 127.0.0.1 shared by HubClientTests and CLITests; only test targets
+        // depend on it. Its fixtures (a cache written by Python's huggingface_hub, with symlinks, and a
+        // tiny KoBERT-like repository) are read from the source tree.
+        .target(
+            name: "HubTestSupport",
             dependencies: [
-                "HubClient",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
+            path: "Tests/HubTestSupport",
             exclude: ["Fixtures"]
         ),
+        .testTarget(name: "HubClientTests", dependencies: ["HubClient", "HubTestSupport"]),
         .testTarget(name: "FileSafetyTests", dependencies: ["FileSafety"]),
         // The seeded mutation engine shared by fuzz tests, and the fuzz tests over every file reader.
         .target(name: "FuzzSupport", path: "Tests/FuzzSupport"),

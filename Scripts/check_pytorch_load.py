@@ -9,7 +9,8 @@ Run by hand in a virtualenv with torch and transformers:
     python Scripts/check_pytorch_load.py DIR tokens.jsonl predictions.jsonl
 
 Token ids come from the Swift tokenizer (the tokenizer has its own golden tests against the Python
-libraries); this script checks the model: same label for every sentence, probabilities within 1e-4.
+libraries); this script checks the model: every weight loaded from the file (none missing, unexpected
+or mismatched), same label for every sentence, probabilities within 1e-4.
 """
 import json
 import sys
@@ -19,7 +20,15 @@ from transformers import BertForSequenceClassification
 
 
 def main(model_dir, tokens_path, predictions_path):
-    model = BertForSequenceClassification.from_pretrained(model_dir).eval()
+    model, info = BertForSequenceClassification.from_pretrained(model_dir, output_loading_info=True)
+    model.eval()
+    # Every weight must come from the file: a key transformers had to initialize itself (e.g. a
+    # classifier head saved under another name, as a model fine-tuned from a plain BertModel
+    # checkpoint could be) or one it ignored would make the comparison below meaningless.
+    problems = {k: v for k, v in info.items() if v}
+    if problems:
+        print(f"{model_dir}: not a complete BertForSequenceClassification: {problems}")
+        return 1
     tokens = [json.loads(line) for line in open(tokens_path, encoding="utf-8")]
     preds = [json.loads(line) for line in open(predictions_path, encoding="utf-8")]
     assert len(tokens) == len(preds), f"{len(tokens)} tokenized sentences but {len(preds)} predictions"

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes Tests/HubClientTests/Fixtures/python-cache: a Hugging Face cache filled by Python's
+"""Writes Tests/HubTestSupport/Fixtures/python-cache: a Hugging Face cache filled by Python's
 huggingface_hub itself (not a hand-made imitation), for HubClient's tests.
 
 A small fake Hub runs on 127.0.0.1 (an ephemeral port) serving a repository laid out like
@@ -10,7 +10,7 @@ files transformers would try for a KoBERT model and tokenizer, at revision "main
 cache. The resulting `models--skt--kobert-base-v1` tree (blobs, refs/main, snapshots/<commit>/
 symlinks, .no_exist markers) is copied into the fixture folder.
 
-The Swift fake Hub (Tests/HubClientTests/FakeHub.swift) serves the same files, read back from this
+The Swift fake Hub (Tests/HubTestSupport/FakeHub.swift) serves the same files, read back from this
 fixture's snapshot, so the two sides cannot drift. File contents are deterministic (SHA-256 counter
 stream), so re-running the script reproduces the same tree.
 
@@ -29,7 +29,7 @@ from pathlib import Path
 REPO = "skt/kobert-base-v1"
 COMMIT = hashlib.sha1(b"kobert-emotion fake hub commit 1").hexdigest()
 ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "Tests" / "HubClientTests" / "Fixtures" / "python-cache"
+OUT = ROOT / "Tests" / "HubTestSupport" / "Fixtures" / "python-cache"
 
 
 def stream(name: str, size: int) -> bytes:

@@ -1,11 +1,11 @@
 import Foundation
+import HubTestSupport
 import Testing
 
 /// `download` and `--model owner/name` as a user runs them, against a cache written by Python's
-/// huggingface_hub (Tests/HubClientTests/Fixtures) in offline mode: no network involved.
+/// huggingface_hub (Tests/HubTestSupport/Fixtures) in offline mode: no network involved.
 struct DownloadCommandTests {
-    static let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .appendingPathComponent("../HubClientTests/Fixtures/python-cache/models--skt--kobert-base-v1").standardizedFileURL
+    static let fixture = Fixture.folder
 
     static func run(_ args: [String], environment: [String: String]) throws -> CLITests.Result {
         let p = Process()

@@ -1,9 +1,10 @@
 import Foundation
+import HubTestSupport
 import Testing
 
 @testable import HubClient
 
-/// Downloads against the in-process fake Hub (FakeHub.swift) into temporary caches.
+/// Downloads against the in-process fake Hub (Tests/HubTestSupport/FakeHub.swift) into temporary caches.
 @Suite(.timeLimit(.minutes(1)))
 struct HubClientDownloadTests {
     static let repo = try! RepoID(Fixture.repo)

@@ -4,24 +4,40 @@ import Hummingbird
 import HummingbirdTesting
 import NIOCore
 
-/// The fixture cache written by Python's huggingface_hub (Scripts/make_hf_cache_fixture.py).
-enum Fixture {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/python-cache")
-    static let repo = "skt/kobert-base-v1"
-    static let folder = root.appendingPathComponent("models--skt--kobert-base-v1")
-    static var commit: String {
+/// The fixture cache written by Python's huggingface_hub (Scripts/make_hf_cache_fixture.py): a
+/// repository named like skt/kobert-base-v1 whose files are deterministic random bytes.
+public enum Fixture {
+    public static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/python-cache")
+    public static let repo = "skt/kobert-base-v1"
+    public static let folder = root.appendingPathComponent("models--skt--kobert-base-v1")
+    public static var commit: String {
         (try? String(contentsOf: folder.appendingPathComponent("refs/main"), encoding: .utf8)) ?? "missing-fixture"
     }
-    static func file(_ name: String) -> Data {
+    public static func file(_ name: String) -> Data {
         (try? Data(contentsOf: folder.appendingPathComponent("snapshots/\(commit)/\(name)"))) ?? Data()
+    }
+}
+
+/// A small real model laid out like skt/kobert-base-v1 (Scripts/make_hub_model_fixture.py): a plain
+/// BertModel as zip `pytorch_model.bin` with two unused pre-training-head tensors, its config.json,
+/// a trained `spiece.model`, and KoBERT's tokenizer_config.json (XLNetTokenizer) and
+/// special_tokens_map.json. The fake Hub serves it as `test/kobert-tiny`.
+public enum TinyKoBERT {
+    public static let repo = "test/kobert-tiny"
+    public static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/kobert-tiny")
+    /// Git-tracked (small) files and LFS files, as on the Hub.
+    public static let regularFiles = ["config.json", "tokenizer_config.json", "special_tokens_map.json"]
+    public static let lfsFiles = ["pytorch_model.bin", "spiece.model"]
+    public static func file(_ name: String) -> Data {
+        (try? Data(contentsOf: folder.appendingPathComponent(name))) ?? Data()
     }
 }
 
 /// HTTPTypes.HTTPField (Hummingbird exports only HTTPFields).
 typealias Field = HTTPFields.Element
 
-func sha256Hex(_ data: Data) -> String { SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined() }
-func gitBlobID(_ data: Data) -> String {
+public func sha256Hex(_ data: Data) -> String { SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined() }
+public func gitBlobID(_ data: Data) -> String {
     Insecure.SHA1.hash(data: Data("blob \(data.count)\0".utf8) + data).map { String(format: "%02x", $0) }.joined()
 }
 
@@ -30,27 +46,31 @@ func gitBlobID(_ data: Data) -> String {
 /// ETag (git blob id) for regular files, or a 302 to a "CDN" (`http://localhost:PORT/cdn/<sha256>`,
 /// another host name than the endpoint's 127.0.0.1) with X-Linked-Etag / X-Linked-Size for LFS
 /// files; Range support on the CDN. `skt/old-name` redirects (relative, 307) to the repository, as a
-/// renamed repository does. Every request is recorded.
-final class FakeHub: @unchecked Sendable {
-    struct Logged: Sendable {
-        let method: String
-        let path: String
-        let authorization: String?
-        let range: String?
+/// renamed repository does. Every request is recorded. `test/kobert-tiny` serves `TinyKoBERT`, a
+/// small real model in the same layout. Shared by HubClientTests and CLITests (a `kobert-emotion`
+/// child process reaches it through `HF_ENDPOINT`).
+public final class FakeHub: @unchecked Sendable {
+    public struct Logged: Sendable {
+        public let method: String
+        public let path: String
+        public let authorization: String?
+        public let range: String?
     }
 
-    struct RepoFile {
-        let data: Data
-        let lfs: Bool
+    public struct RepoFile: Sendable {
+        public let data: Data
+        public let lfs: Bool
         /// X-Linked-Size to declare instead of the real size (a lying or huge file).
-        var declaredSize: Int? = nil
+        public var declaredSize: Int? = nil
     }
 
     /// skt/kobert-base-v1's files (from the Python fixture).
-    let files: [String: RepoFile]
-    /// All repositories: skt/kobert-base-v1, and test/sharded (a safetensors index and two shards).
-    let repos: [String: [String: RepoFile]]
-    let commit = Fixture.commit
+    public let files: [String: RepoFile]
+    /// All repositories: skt/kobert-base-v1, test/kobert-tiny, and test/sharded (a safetensors
+    /// index and two shards), test/huge and test/liar (lying sizes).
+    public let repos: [String: [String: RepoFile]]
+    /// The commit every repository is at.
+    public let commit = Fixture.commit
     private let lock = NSLock()
     private var _log: [Logged] = []
     private var _port = 0
@@ -59,13 +79,13 @@ final class FakeHub: @unchecked Sendable {
     /// File names whose next CDN downloads get one byte flipped (count per name).
     private var _corrupt: [String: Int] = [:]
     /// If set, hub requests need `Authorization: Bearer <token>` (a gated repository).
-    var requiredToken: String? {
+    public var requiredToken: String? {
         get { lock.withLock { _requiredToken } }
         set { lock.withLock { _requiredToken = newValue } }
     }
     private var _requiredToken: String?
 
-    init() {
+    public init() {
         var files: [String: RepoFile] = [
             ".gitattributes": RepoFile(data: Data("*.bin filter=lfs diff=lfs merge=lfs -text\n".utf8), lfs: false),
             "README.md": RepoFile(data: Data("# fake kobert-base-v1\n".utf8), lfs: false),
@@ -75,8 +95,15 @@ final class FakeHub: @unchecked Sendable {
         self.files = files
         let shard1 = Data((0..<3000).map { UInt8($0 % 251) }), shard2 = Data((0..<2000).map { UInt8($0 % 241) })
         let index = #"{"metadata": {"total_size": 5000}, "weight_map": {"a.weight": "model-00001-of-00002.safetensors", "b.weight": "model-00002-of-00002.safetensors", "c.weight": "model-00001-of-00002.safetensors"}}"#
+        var tiny: [String: RepoFile] = [
+            ".gitattributes": RepoFile(data: Data("*.bin filter=lfs diff=lfs merge=lfs -text\n*.model filter=lfs diff=lfs merge=lfs -text\n".utf8), lfs: false),
+            "README.md": RepoFile(data: Data("# tiny KoBERT-like test model\n".utf8), lfs: false),
+        ]
+        for name in TinyKoBERT.regularFiles { tiny[name] = RepoFile(data: TinyKoBERT.file(name), lfs: false) }
+        for name in TinyKoBERT.lfsFiles { tiny[name] = RepoFile(data: TinyKoBERT.file(name), lfs: true) }
         self.repos = [
             Fixture.repo: files,
+            TinyKoBERT.repo: tiny,
             "test/sharded": [
                 "config.json": files["config.json"]!,
                 "model.safetensors.index.json": RepoFile(data: Data(index.utf8), lfs: false),
@@ -90,12 +117,14 @@ final class FakeHub: @unchecked Sendable {
         ]
     }
 
-    var log: [Logged] { lock.withLock { _log } }
-    var port: Int { lock.withLock { _port } }
-    var endpoint: URL { URL(string: "http://127.0.0.1:\(port)")! }
-    func clearLog() { lock.withLock { _log.removeAll() } }
-    func cutNext(_ file: String, times: Int = 1) { lock.withLock { _cut[file, default: 0] += times } }
-    func corruptNext(_ file: String, times: Int = 1) { lock.withLock { _corrupt[file, default: 0] += times } }
+    /// Every request so far, in order.
+    public var log: [Logged] { lock.withLock { _log } }
+    public var port: Int { lock.withLock { _port } }
+    /// What `HF_ENDPOINT` is set to: `http://127.0.0.1:PORT`.
+    public var endpoint: URL { URL(string: "http://127.0.0.1:\(port)")! }
+    public func clearLog() { lock.withLock { _log.removeAll() } }
+    public func cutNext(_ file: String, times: Int = 1) { lock.withLock { _cut[file, default: 0] += times } }
+    public func corruptNext(_ file: String, times: Int = 1) { lock.withLock { _corrupt[file, default: 0] += times } }
 
     private func take(_ dict: inout [String: Int], _ key: String) -> Bool {
         guard let n = dict[key], n > 0 else { return false }
@@ -104,7 +133,7 @@ final class FakeHub: @unchecked Sendable {
     }
 
     /// Runs `body` with the server listening; stops it afterwards.
-    func run<T: Sendable>(_ body: @Sendable (FakeHub) async throws -> T) async throws -> T {
+    public func run<T: Sendable>(_ body: @Sendable (FakeHub) async throws -> T) async throws -> T {
         setenv("LOG_LEVEL", "error", 1)
         let router = Router()
         router.get("**") { request, _ in self.respond(request, method: "GET") }
