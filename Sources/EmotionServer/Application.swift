@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import NIOHTTPTypes
 import ServiceLifecycle
 import UnixSignals
 import SentencePiece
@@ -23,9 +24,12 @@ public final class RequestStats: @unchecked Sendable {
 public struct ServerContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     public let stats: RequestStats
+    /// The request's connection (its input is closed when the body does not arrive in time).
+    public let channel: any Channel
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         stats = RequestStats()
+        channel = source.channel
     }
 }
 
@@ -49,6 +53,18 @@ public struct EmotionService: Sendable {
 /// batcher (its worker thread starts now). `onServerRunning` gets the bound host and port.
 public func buildApplication(model: EmotionModel, options: ServerOptions, logger: Logger,
                              onServerRunning: @escaping @Sendable (_ host: String, _ port: Int) async -> Void = { _, _ in }) throws -> EmotionService {
+    try buildApplication(served: .bert(model), options: options, logger: logger, onServerRunning: onServerRunning)
+}
+
+/// Builds the HTTP service over any model `loadSentenceClassifier` returns: a BERT model, or the
+/// character n-gram linear model (whose `/tokenize` answers 422: it has no subword tokenizer).
+public func buildApplication(classifier: any SentenceClassifier, options: ServerOptions, logger: Logger,
+                             onServerRunning: @escaping @Sendable (_ host: String, _ port: Int) async -> Void = { _, _ in }) throws -> EmotionService {
+    try buildApplication(served: try ServedModel(classifier), options: options, logger: logger, onServerRunning: onServerRunning)
+}
+
+func buildApplication(served model: ServedModel, options: ServerOptions, logger: Logger,
+                      onServerRunning: @escaping @Sendable (_ host: String, _ port: Int) async -> Void) throws -> EmotionService {
     let options = try options.validated()
     let metrics = ServerMetrics(options: options)
     let queue = try InferenceQueue(model: model, options: options, metrics: metrics)
@@ -62,8 +78,13 @@ public func buildApplication(model: EmotionModel, options: ServerOptions, logger
     router.get("/health") { _, _ in try api.health() }
     router.get("/metrics") { _, _ in api.metricsText() }
 
+    // The idle timeout closes a connection that is quiet between requests, that sends an unfinished
+    // request head, or whose body stops arriving; the read timeout (in `API.body`) bounds a body that
+    // trickles in.
+    let idle = options.idleTimeoutSeconds.map { TimeAmount.nanoseconds(Int64($0 * 1e9)) }
     let app = Application(
         router: router,
+        server: .http1(configuration: .init(additionalChannelHandlers: [CloseAfterResponse()], idleTimeout: idle)),
         configuration: .init(address: .hostname(options.host, port: options.port), serverName: "kobert-emotion"),
         onServerRunning: { channel in
             await onServerRunning(channel.localAddress?.ipAddress ?? options.host, channel.localAddress?.port ?? options.port)
@@ -74,7 +95,10 @@ public func buildApplication(model: EmotionModel, options: ServerOptions, logger
 
 /// Renders an error as TEI does.
 func errorResponse(_ error: APIError) -> Response {
-    jsonResponse(ErrorBody(error: error.message, errorType: error.type.rawValue), status: error.status)
+    var response = jsonResponse(ErrorBody(error: error.message, errorType: error.type.rawValue), status: error.status)
+    // The rest of a body that did not arrive in time is not read: the connection closes after the answer.
+    if error.status == .requestTimeout { response.headers[.connection] = "close" }
+    return response
 }
 
 func jsonResponse(_ value: some Encodable, status: HTTPResponse.Status = .ok) -> Response {
@@ -122,16 +146,32 @@ struct AccessLog: RouterMiddleware {
 
 /// The routes' logic.
 struct API: Sendable {
-    let model: EmotionModel
+    let model: ServedModel
     let options: ServerOptions
     let queue: InferenceQueue
     let metrics: ServerMetrics
 
-    func body(_ request: Request) async throws -> Data {
+    /// The request body, whole within the read timeout: past it, the connection's input is closed (so
+    /// the rest of the body is not read), the answer is 408 and the connection then closes.
+    func body(_ request: Request, context: ServerContext) async throws -> Data {
         var request = request
+        let expired = Flag()
+        let channel = context.channel
+        let timeout = options.readTimeoutSeconds
+        let timer = channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(timeout * 1e9))) {
+            expired.set()
+            channel.close(mode: .input, promise: nil)
+        }
+        defer { timer.cancel() }
+        let readTimeout = APIError(.validation, "the request body did not arrive within \(timeout) s (--read-timeout)", status: .requestTimeout)
         do {
             let buffer = try await request.collectBody(upTo: options.maxBodyBytes)
+            if expired.isSet { throw readTimeout }
             return Data(buffer.readableBytesView)
+        } catch let error as APIError {
+            throw error
+        } catch _ where expired.isSet {
+            throw readTimeout
         } catch let error as HTTPError where error.status == .contentTooLarge {
             throw APIError(.validation, "the request body is larger than \(options.maxBodyBytes) bytes", status: .contentTooLarge)
         } catch is NIOTooManyBytesError {
@@ -157,7 +197,7 @@ struct API: Sendable {
     }
 
     func predict(_ request: Request, context: ServerContext) async throws -> Response {
-        let body = try decodeBody(PredictBody.self, from: try await self.body(request))
+        let body = try decodeBody(PredictBody.self, from: try await self.body(request, context: context))
         if let direction = body.truncationDirection, direction.lowercased() != "right" {
             throw APIError(.validation, "truncation_direction \"\(direction)\" is not supported; sentences are truncated on the right, as in training")
         }
@@ -165,22 +205,29 @@ struct API: Sendable {
         context.stats.set(inputs: texts.count, tokens: 0)
         try checkInputs(texts)
         let truncate = body.truncate ?? false
-        let maxLength = model.maxLength
-        var encoded: [EncodedSentence] = []
+        var encoded: [QueuedInput] = []
         encoded.reserveCapacity(texts.count)
-        for (i, text) in texts.enumerated() {
-            // One token more than allowed tells whether the sentence is too long without tokenizing twice.
-            var e = model.tokenizer.encode(text, maxLength: maxLength + 1)
-            if e.validLength > maxLength {
-                guard truncate else {
-                    let length = model.tokenizer.tokenize(text).count
-                    throw APIError(.validation, "input \(i) is \(length) tokens long ([CLS] and [SEP] included), more than the model's maximum input length \(maxLength); send \"truncate\": true to truncate it")
+        switch model {
+        case .bert(let model):
+            let maxLength = model.maxLength
+            for (i, text) in texts.enumerated() {
+                // One token more than allowed tells whether the sentence is too long without tokenizing twice.
+                var e = model.tokenizer.encode(text, maxLength: maxLength + 1)
+                if e.validLength > maxLength {
+                    guard truncate else {
+                        let length = model.tokenizer.tokenize(text).count
+                        throw APIError(.validation, "input \(i) is \(length) tokens long ([CLS] and [SEP] included), more than the model's maximum input length \(maxLength); send \"truncate\": true to truncate it")
+                    }
+                    e = model.tokenizer.encode(text, maxLength: maxLength)
                 }
-                e = model.tokenizer.encode(text, maxLength: maxLength)
+                encoded.append(.encoded(e))
             }
-            encoded.append(e)
+        case .linear:
+            // Character n-grams: no token limit (the character limit was checked above); `truncate` has
+            // nothing to cut.
+            for text in texts { encoded.append(.text(text, length: text.unicodeScalars.count)) }
         }
-        context.stats.set(inputs: texts.count, tokens: encoded.reduce(0) { $0 + $1.validLength })
+        context.stats.set(inputs: texts.count, tokens: encoded.reduce(0) { $0 + $1.length })
         let outcome: InferenceOutcome
         switch await queue.submit(encoded) {
         case .failure(let error): throw error
@@ -201,7 +248,10 @@ struct API: Sendable {
     }
 
     func tokenize(_ request: Request, context: ServerContext) async throws -> Response {
-        let body = try decodeBody(TokenizeBody.self, from: try await self.body(request))
+        guard case .bert(let model) = model else {
+            throw APIError(.tokenizer, "this model (\(model.kind): character n-grams) has no subword tokenizer; /tokenize is available only for BERT models")
+        }
+        let body = try decodeBody(TokenizeBody.self, from: try await self.body(request, context: context))
         let texts = body.inputs.texts
         context.stats.set(inputs: texts.count, tokens: 0)
         try checkInputs(texts)
@@ -219,12 +269,17 @@ struct API: Sendable {
 
     func info() throws -> Response {
         let names = model.labels.names
+        let maxInputLength: Int, pipeline: String
+        switch model {
+        case .bert(let bert): (maxInputLength, pipeline) = (bert.maxLength, bert.tokenizer.pipeline.rawValue)
+        case .linear: (maxInputLength, pipeline) = (options.maxInputCharacters, "char-ngrams")
+        }
         return jsonResponse(InfoBody(
             modelID: options.modelID,
             modelType: .init(classifier: .init(
                 id2label: Dictionary(uniqueKeysWithValues: names.enumerated().map { (String($0), $1) }),
                 label2id: Dictionary(names.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a }))),
-            labels: names, maxInputLength: model.maxLength, tokenizerPipeline: model.tokenizer.pipeline.rawValue,
+            modelKind: model.kind, labels: names, maxInputLength: maxInputLength, tokenizerPipeline: pipeline,
             maxBatchTokens: options.maxBatchTokens, maxBatchRequests: options.maxBatchRequests,
             maxClientBatchSize: options.maxClientBatchSize, maxConcurrentRequests: options.maxQueuedSentences,
             maxWaitMs: options.maxWaitMilliseconds, autoTruncate: false, version: emotionServerVersion))
@@ -238,5 +293,39 @@ struct API: Sendable {
     func metricsText() -> Response {
         Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                  body: .init(byteBuffer: ByteBuffer(string: metrics.prometheusText())))
+    }
+}
+
+/// A flag set once, read from any thread.
+final class Flag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    func set() { lock.withLock { value = true } }
+    var isSet: Bool { lock.withLock { value } }
+}
+
+/// Closes the connection once a response that says `Connection: close` has been written whole (the
+/// 408 of a body that did not arrive in time), so a slow client cannot keep it.
+final class CloseAfterResponse: ChannelOutboundHandler, RemovableChannelHandler {
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+    private var closing = false
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        switch unwrapOutboundIn(data) {
+        case .head(let head):
+            if head.headerFields[.connection]?.lowercased() == "close" { closing = true }
+            context.write(data, promise: promise)
+        case .body:
+            context.write(data, promise: promise)
+        case .end:
+            guard closing else { context.write(data, promise: promise); return }
+            closing = false
+            let written = context.eventLoop.makePromise(of: Void.self)
+            context.writeAndFlush(data, promise: written)
+            let channel = context.channel
+            written.futureResult.whenComplete { _ in channel.close(promise: nil) }
+            if let promise { written.futureResult.cascade(to: promise) }
+        }
     }
 }

@@ -32,7 +32,7 @@ public struct InferenceOutcome: Sendable {
 /// As a `Service` it drains on graceful shutdown: new work is refused with 503, queued work is
 /// finished, then the worker thread ends and `run()` returns.
 public final class InferenceQueue: Service, @unchecked Sendable {
-    public let model: EmotionModel
+    public let model: ServedModel
     public let options: ServerOptions
 
     private final class Ticket: @unchecked Sendable {
@@ -40,12 +40,19 @@ public final class InferenceQueue: Service, @unchecked Sendable {
         var remaining: Int
         var continuation: CheckedContinuation<Result<InferenceOutcome, APIError>, Never>?
         let enqueued = DispatchTime.now()
+        /// Past it, the request is answered 429 and its sentences are no longer computed.
+        let deadline: UInt64
         var started: DispatchTime?
         var computeNanos: UInt64 = 0
-        init(count: Int) { scores = Array(repeating: nil, count: count); remaining = count }
+        init(count: Int, timeout: Double) {
+            scores = Array(repeating: nil, count: count)
+            remaining = count
+            let (sum, overflow) = enqueued.uptimeNanoseconds.addingReportingOverflow(UInt64(timeout * 1e9))
+            deadline = overflow ? .max : sum
+        }
         var isFinished: Bool { continuation == nil }
     }
-    private struct Item { let ticket: Ticket; let index: Int; let sentence: EncodedSentence }
+    private struct Item { let ticket: Ticket; let index: Int; let sentence: QueuedInput }
 
     private enum State { case running, draining, stopped }
 
@@ -54,15 +61,20 @@ public final class InferenceQueue: Service, @unchecked Sendable {
     private var head = 0                      // items[head...] are waiting
     private var state = State.running
     private var stoppedWaiters: [CheckedContinuation<Void, Never>] = []
-    private let runner: BertRunner
+    /// The BERT model's runner (nil for the linear model).
+    private let runner: BertRunner?
     private let metrics: ServerMetrics
 
-    init(model: EmotionModel, options: ServerOptions, metrics: ServerMetrics) throws {
+    init(model: ServedModel, options: ServerOptions, metrics: ServerMetrics) throws {
         self.model = model
         self.options = options
         self.metrics = metrics
-        runner = try model.makeRunner(batchSize: options.maxBatchRequests,
-                                      context: ComputeContext(threads: options.threads))
+        switch model {
+        case .bert(let bert):
+            runner = try bert.makeRunner(batchSize: options.maxBatchRequests, context: ComputeContext(threads: options.threads))
+        case .linear:
+            runner = nil
+        }
         let thread = Thread { [self] in work() }
         thread.name = "kobert-emotion inference"
         thread.stackSize = 16 << 20
@@ -72,12 +84,12 @@ public final class InferenceQueue: Service, @unchecked Sendable {
     /// Sentences waiting (not yet in a batch).
     public var depth: Int { condition.withLock { items.count - head } }
 
-    /// Classifies `sentences` (already encoded, each at most the model's max length) in the batches
-    /// the worker forms. Never throws: refusals and failures are API errors.
-    func submit(_ sentences: [EncodedSentence]) async -> Result<InferenceOutcome, APIError> {
+    /// Classifies `sentences` (for BERT already encoded, each at most the model's max length) in the
+    /// batches the worker forms. Never throws: refusals and failures are API errors.
+    func submit(_ sentences: [QueuedInput]) async -> Result<InferenceOutcome, APIError> {
         if sentences.isEmpty { return .success(InferenceOutcome(scores: [], queueSeconds: 0, computeSeconds: 0)) }
-        let ticket = Ticket(count: sentences.count)
         let timeout = options.requestTimeoutSeconds
+        let ticket = Ticket(count: sentences.count, timeout: timeout)
         return await withCheckedContinuation { continuation in
             condition.lock()
             defer { condition.unlock() }
@@ -97,9 +109,7 @@ public final class InferenceQueue: Service, @unchecked Sendable {
             condition.signal()
             DispatchQueue.global().asyncAfter(deadline: .now() + timeout) { [weak self] in
                 guard let self else { return }
-                self.condition.withLock {
-                    self.finish(ticket, .failure(APIError(.overloaded, "the request was not answered within \(timeout) s; retry later")))
-                }
+                self.condition.withLock { self.finish(ticket, .failure(self.timeoutError)) }
             }
         }
     }
@@ -111,11 +121,42 @@ public final class InferenceQueue: Service, @unchecked Sendable {
         c.resume(returning: result)
     }
 
-    /// How many waiting items (from `head`) the next batch takes. Must hold the lock.
+    private var timeoutError: APIError {
+        APIError(.overloaded, "the request was not answered within \(options.requestTimeoutSeconds) s; retry later")
+    }
+
+    /// Takes the next batch from the waiting items, in arrival order, until the next sentence would
+    /// pass `maxBatchRequests` or `maxBatchTokens`. Sentences of requests already answered, or whose
+    /// deadline has passed (answered 429 here), are dropped wherever they are in the queue, never
+    /// computed. The batch is empty only when every waiting sentence was dropped. Must hold the lock.
+    private func takeBatch() -> [Item] {
+        let now = DispatchTime.now().uptimeNanoseconds
+        var batch: [Item] = []
+        var longest = 0
+        var k = head
+        while k < items.count {
+            let item = items[k]
+            if item.ticket.isFinished { k += 1; continue }
+            if item.ticket.deadline <= now {
+                finish(item.ticket, .failure(timeoutError))
+                k += 1
+                continue
+            }
+            let length = max(longest, item.sentence.length)
+            if !batch.isEmpty && (batch.count + 1 > options.maxBatchRequests || (batch.count + 1) * length > options.maxBatchTokens) { break }
+            batch.append(item)
+            longest = length
+            k += 1
+        }
+        head = k
+        return batch
+    }
+
+    /// How many waiting items (from `head`) the next batch would take. Must hold the lock.
     private func packCount() -> Int {
         var count = 0, longest = 0
         for k in head..<items.count {
-            let length = max(longest, items[k].sentence.validLength)
+            let length = max(longest, items[k].sentence.length)
             if count > 0 && (count + 1 > options.maxBatchRequests || (count + 1) * length > options.maxBatchTokens) { break }
             count += 1
             longest = length
@@ -150,10 +191,14 @@ public final class InferenceQueue: Service, @unchecked Sendable {
                     if !condition.wait(until: deadline) { break }
                 }
             }
-            let n = packCount()
-            let batch = Array(items[head..<head + n])
-            head += n
+            let batch = takeBatch()
             if head > 4096 && head * 2 > items.count { items.removeFirst(head); head = 0 }
+            if batch.isEmpty {
+                // Every waiting sentence had timed out.
+                metrics.queueDepth.record(items.count - head)
+                condition.unlock()
+                continue
+            }
             let start = DispatchTime.now()
             for item in batch where item.ticket.started == nil { item.ticket.started = start }
             metrics.queueDepth.record(items.count - head)
@@ -192,18 +237,40 @@ public final class InferenceQueue: Service, @unchecked Sendable {
     }
 
     private func run(_ batch: [Item]) -> Result<[SentenceScores], APIError> {
-        let tokens = TokenBatch.cutToLongest(batch.map(\.sentence))
-        metrics.batchSize.record(batch.count)
-        metrics.batchTokens.record(tokens.batchSize * tokens.length)
-        do {
-            let logits = try runner.forward(tokens)
-            let probabilities = runner.probabilities()
-            let K = model.classifier.numLabels
-            return .success((0..<batch.count).map { b in
-                SentenceScores(logits: Array(logits[(b * K)..<((b + 1) * K)]), probabilities: probabilities[b])
-            })
-        } catch {
-            return .failure(APIError(.backend, "inference failed: \(error)"))
+        switch model {
+        case .bert(let bert):
+            guard let runner else { return .failure(APIError(.backend, "the BERT runner is missing")) }
+            let encoded = batch.compactMap { item -> EncodedSentence? in
+                if case .encoded(let e) = item.sentence { return e } else { return nil }
+            }
+            guard encoded.count == batch.count else { return .failure(APIError(.backend, "a text reached the BERT worker unencoded")) }
+            let tokens = TokenBatch.cutToLongest(encoded)
+            metrics.batchSize.record(batch.count)
+            metrics.batchTokens.record(tokens.batchSize * tokens.length)
+            do {
+                let logits = try runner.forward(tokens)
+                let probabilities = runner.probabilities()
+                let K = bert.classifier.numLabels
+                return .success((0..<batch.count).map { b in
+                    SentenceScores(logits: Array(logits[(b * K)..<((b + 1) * K)]), probabilities: probabilities[b])
+                })
+            } catch {
+                return .failure(APIError(.backend, "inference failed: \(error)"))
+            }
+        case .linear(let linear):
+            var texts: [String] = []
+            texts.reserveCapacity(batch.count)
+            var longest = 0
+            for item in batch {
+                guard case .text(let text, let length) = item.sentence else {
+                    return .failure(APIError(.backend, "an encoded sentence reached the linear worker"))
+                }
+                texts.append(text)
+                longest = max(longest, length)
+            }
+            metrics.batchSize.record(batch.count)
+            metrics.batchTokens.record(batch.count * longest)
+            return .success(linear.scores(texts).map { SentenceScores(logits: $0.logits, probabilities: $0.probabilities) })
         }
     }
 

@@ -128,6 +128,7 @@ struct InfoBody: Encodable {
     struct ModelType: Encodable { var classifier: Classifier }
     var modelID: String
     var modelType: ModelType
+    var modelKind: String
     var labels: [String]
     var maxInputLength: Int
     var tokenizerPipeline: String
@@ -139,7 +140,7 @@ struct InfoBody: Encodable {
     var autoTruncate: Bool
     var version: String
     enum CodingKeys: String, CodingKey {
-        case modelID = "model_id", modelType = "model_type", labels, maxInputLength = "max_input_length"
+        case modelID = "model_id", modelType = "model_type", modelKind = "model_kind", labels, maxInputLength = "max_input_length"
         case tokenizerPipeline = "tokenizer_pipeline", maxBatchTokens = "max_batch_tokens"
         case maxBatchRequests = "max_batch_requests", maxClientBatchSize = "max_client_batch_size"
         case maxConcurrentRequests = "max_concurrent_requests", maxWaitMs = "max_wait_ms"

@@ -25,6 +25,13 @@ public struct ServerOptions: Sendable, Equatable {
     public var maxBodyBytes = 1 << 20
     /// A request not answered within this many seconds is answered with 429 and its work dropped.
     public var requestTimeoutSeconds = 30.0
+    /// A connection is closed when nothing has happened on it for this many seconds: no request since
+    /// the last answer (keep-alive), an unfinished request head, or a request body whose next bytes do
+    /// not arrive. A request whose answer is being computed is not idle. nil: never (not advised).
+    public var idleTimeoutSeconds: Double? = 60
+    /// A request body must arrive whole within this many seconds of its head (a slow client trickling
+    /// bytes is answered 408 and its connection closed).
+    public var readTimeoutSeconds = 30.0
     /// Threads of the inference worker's kernels (nil: every online core).
     public var threads: Int?
 
@@ -45,6 +52,12 @@ public struct ServerOptions: Sendable, Equatable {
         try check((1...(1 << 30)).contains(maxBodyBytes), "--max-body-bytes \(maxBodyBytes) must be in 1...\(1 << 30)")
         try check(requestTimeoutSeconds.isFinite && requestTimeoutSeconds > 0 && requestTimeoutSeconds <= 86_400,
                   "--request-timeout \(requestTimeoutSeconds) must be in (0, 86400] seconds")
+        if let idleTimeoutSeconds {
+            try check(idleTimeoutSeconds.isFinite && idleTimeoutSeconds > 0 && idleTimeoutSeconds <= 86_400,
+                      "--idle-timeout \(idleTimeoutSeconds) must be in (0, 86400] seconds")
+        }
+        try check(readTimeoutSeconds.isFinite && readTimeoutSeconds > 0 && readTimeoutSeconds <= 86_400,
+                  "--read-timeout \(readTimeoutSeconds) must be in (0, 86400] seconds")
         if let threads { try check((1...1024).contains(threads), "--threads \(threads) must be in 1...1024") }
         return self
     }

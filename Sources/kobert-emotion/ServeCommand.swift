@@ -45,6 +45,12 @@ struct Serve: ParsableCommand {
     @Option(name: .long, help: "Seconds a request may wait for its answer (then 429).")
     var requestTimeout = ServerOptions().requestTimeoutSeconds
 
+    @Option(name: .long, help: "Seconds a connection may stay idle (between requests, in an unfinished request head, or waiting for the next bytes of a body) before it is closed; 0: never.")
+    var idleTimeout = ServerOptions().idleTimeoutSeconds ?? 0
+
+    @Option(name: .long, help: "Seconds a request body may take to arrive whole (then 408 and the connection is closed).")
+    var readTimeout = ServerOptions().readTimeoutSeconds
+
     @Option(name: .long, help: "Threads of the inference worker (default: every online core).")
     var threads: Int?
 
@@ -61,6 +67,8 @@ struct Serve: ParsableCommand {
         o.maxInputCharacters = maxInputChars
         o.maxBodyBytes = maxBodyBytes
         o.requestTimeoutSeconds = requestTimeout
+        o.idleTimeoutSeconds = idleTimeout == 0 ? nil : idleTimeout
+        o.readTimeoutSeconds = readTimeout
         o.threads = threads
         do { return try o.validated() } catch { throw ValidationError("\(error)") }
     }
@@ -68,11 +76,12 @@ struct Serve: ParsableCommand {
     func run() throws {
         let directory = try modelArgument.directory()
         let options = try options(modelID: modelArgument.model ?? directory.path)
-        let model = try EmotionModel.load(directory: directory)
+        // A BERT model or the character n-gram linear model (`train --classifier linear`).
+        let model = try loadSentenceClassifier(directory: directory)
         LoggingSystem.bootstrap { StreamLogHandler.standardOutput(label: $0) }
         var logger = Logger(label: "kobert-emotion.serve")
         logger.logLevel = .info
-        let service = try buildApplication(model: model, options: options, logger: logger) { host, port in
+        let service = try buildApplication(classifier: model, options: options, logger: logger) { host, port in
             print("listening on http://\(host):\(port)")
         }
         // The commands are synchronous; the server runs in a task while this thread waits for it.

@@ -31,6 +31,21 @@ enum TinyModel {
     static func directory() throws -> URL { try loaded.get().1 }
 }
 
+/// The character n-gram linear model (`train --classifier linear`), trained once on the built-in sample.
+enum TinyLinearModel {
+    private static let loaded: Result<(any SentenceClassifier, URL), any Error> = Result {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("EmotionServerTests-linear-\(UUID().uuidString)")
+        _ = try LinearClassifier.trainJob(data: DataOptions(), output: dir)
+        return (try loadSentenceClassifier(directory: dir), dir)
+    }
+
+    static func model() throws -> LinearClassifier {
+        guard let m = try loaded.get().0 as? LinearClassifier else { throw ServerError("not loaded as a linear model") }
+        return m
+    }
+    static func directory() throws -> URL { try loaded.get().1 }
+}
+
 /// Sentences of different lengths (one longer than the tiny model's 24 tokens).
 let sampleSentences = [
     "오늘 정말 행복해!", "그게 사실이야? 믿을 수가 없어.", "너무 무서워서 잠을 못 잤어",
@@ -68,9 +83,9 @@ func defaultTestOptions() -> ServerOptions {
 
 /// Runs `body` against a freshly built service in HummingbirdTesting's router mode (no port),
 /// then drains the queue so its worker thread ends.
-func withServer(_ options: ServerOptions = defaultTestOptions(), log: LogSink = LogSink(),
+func withServer(_ options: ServerOptions = defaultTestOptions(), log: LogSink = LogSink(), classifier: (any SentenceClassifier)? = nil,
                 _ body: @escaping @Sendable (any TestClientProtocol, EmotionService) async throws -> Void) async throws {
-    let service = try buildApplication(model: try TinyModel.model(), options: options, logger: log.logger)
+    let service = try buildApplication(classifier: try classifier ?? TinyModel.model(), options: options, logger: log.logger)
     do {
         try await service.application.test(.router) { client in try await body(client, service) }
     } catch {

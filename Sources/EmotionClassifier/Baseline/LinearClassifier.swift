@@ -175,10 +175,21 @@ public final class LinearClassifier: SentenceClassifier {
         return out
     }
 
+    /// The logits (`W x + b`) and probabilities of each text, computed as `predict` computes them
+    /// (one batch, on all cores).
+    public func scores(_ texts: [String]) -> [(logits: [Float], probabilities: [Float])] {
+        scores(vectorizer.transform(texts))
+    }
+
     /// Probabilities of each row of a feature matrix.
     func probabilities(_ x: SparseMatrix) -> [[Float]] {
+        scores(x).map(\.probabilities)
+    }
+
+    /// Logits and probabilities of each row of a feature matrix.
+    func scores(_ x: SparseMatrix) -> [(logits: [Float], probabilities: [Float])] {
         let k = labels.count
-        var out = [[Float]](repeating: [], count: x.rowCount)
+        var out = [(logits: [Float], probabilities: [Float])](repeating: ([], []), count: x.rowCount)
         out.withUnsafeMutableBufferPointer { out in
             weightsByFeature.withUnsafeBufferPointer { w in
                 parallelFor(x.rowCount, minChunk: 128) { range in
@@ -189,7 +200,7 @@ public final class LinearClassifier: SentenceClassifier {
                             let base = Int(x.columns[p]) * k, v = x.values[p]
                             for c in 0..<k { z[c] += v * Double(w[base + c]) }
                         }
-                        out[r] = softmax(z).map { Float($0) }
+                        out[r] = (z.map { Float($0) }, softmax(z).map { Float($0) })
                     }
                 }
             }
