@@ -76,7 +76,15 @@ KB_AVX2 static void kb_dropout_avx2(float *out, const float *inp, const float *r
         xa = _mm256_add_epi64(xa, step);
         xb = _mm256_add_epi64(xb, step);
     }
-    kb_dropout_portable(out + i, inp + i, res ? res + i : 0, n - i, key, offset + i, p, scale);
+    if (i < n) {  // the tail through the same vector code, via padded copies (short rows: attention's)
+        float x[8] = {0, 0, 0, 0, 0, 0, 0, 0}, r[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+        for (long j = i; j < n; j++) { x[j - i] = inp[j]; if (res) r[j - i] = res[j]; }
+        __m256i keep = _mm256_inserti128_si256(_mm256_castsi128_si256(kb_keep4(xa, thr)), kb_keep4(xb, thr), 1);
+        __m256 v = _mm256_and_ps(_mm256_castsi256_ps(keep), _mm256_mul_ps(_mm256_loadu_ps(x), vscale));
+        if (res) v = _mm256_add_ps(v, _mm256_loadu_ps(r));
+        _mm256_storeu_ps(x, v);
+        for (long j = i; j < n; j++) out[j] = x[j - i];
+    }
 }
 #endif
 
