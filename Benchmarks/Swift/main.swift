@@ -6,7 +6,8 @@
 //   kobert-bench --case NAME --iterations N --workload workload.json [--warmup W] [--threads T]
 //   kobert-bench --case tokenizer --csv DATA.csv --iterations N
 //
-// Cases: workload, train-padded, train-cut, infer-b1, infer-b64, infer-b64-cut, sgemm, kernels, tokenizer.
+// Cases: workload, train-padded, train-cut, infer-b1, infer-b64, infer-b64-cut, sgemm, kernels, tokenizer,
+// profile (train-cut's steps taken apart by the engine's timers), profile-padded.
 import BERT
 import EmotionClassifier
 import Foundation
@@ -167,6 +168,96 @@ func inferCase(_ name: String, batch work: WorkBatch, options o: Options) throws
         "side": "swift", "case": name, "batch": work.batch, "lengths": [work.length],
         "times_ms": times, "median_ms": median(times), "cpu_ms": median(cpu), "max_rss_mib": peakRSSMiB(), "threads": o.threads,
     ])
+}
+
+/// One training step taken apart by the engine's own timers (`BertRunner.profiling`, `TrainStep.timePhases`):
+/// seconds per kernel phase summed over the measured steps, the achieved rate (FLOPs of the products
+/// the steps computed on their real tokens, per second of whole step) and, in the same run, plain
+/// sgemm on exactly the steps' product shapes (every `Linear` call replayed). JSON on stdout, the
+/// same as a markdown table on stderr.
+func profileCase(_ name: String, batches: [WorkBatch], options o: Options) throws {
+    let model = try makeModel()
+    var rates = DropoutRates(config: model.config)
+    rates.classifier = 0.5
+    let trainStep = try TrainStep(model: model, maxBatch: 64, maxLength: 64, dropout: rates, seed: 7,
+                                  context: ComputeContext(threads: o.threads))
+    trainStep.timePhases = true
+    let runner = trainStep.runner
+    runner.profiling = true
+    let schedule = CosineSchedule(peak: 5e-5, totalSteps: 5 * 243, warmupRatio: 0.1)
+    var seconds: [String: Double] = [:]
+    var stepSeconds = 0.0, linearFlops = 0.0, attentionFlops = 0.0, tokens = 0
+    var calls: [KernelProfile.LinearCall] = []
+    var stepTimes: [Double] = []
+    for step in 0..<(o.warmup + o.iterations) {
+        let work = batches[step % batches.count]
+        runner.profile = KernelProfile()
+        _ = try trainStep(work.tokenBatch, labels: work.labels, step: step, learningRate: schedule.learningRate(at: step))
+        if step < o.warmup { continue }
+        let p = trainStep.lastPhases, k = runner.profile
+        for (phase, t) in k.seconds { seconds[phase.rawValue, default: 0] += t }
+        seconds["zero_grads", default: 0] += p.zero
+        seconds["clip", default: 0] += p.clip
+        seconds["optimizer", default: 0] += p.optimizer
+        seconds["untimed", default: 0] += p.forward + p.backward - k.totalSeconds
+        stepSeconds += p.total
+        stepTimes.append(p.total * 1e3)
+        linearFlops += k.linearFlops
+        attentionFlops += k.attentionFlops
+        calls += k.linearCalls
+        tokens += work.realTokens
+    }
+    // The same products as plain sgemm (Linear with bias, Linear.backward without the bias sum), same run.
+    let maxRows = calls.map(\.rows).max() ?? 1, maxWidth = calls.map { max($0.inChannels, $0.outChannels) }.max() ?? 1
+    var rng = SeededGenerator(seed: 5)
+    func buffer(_ n: Int) -> UnsafeMutablePointer<Float> {
+        let p = UnsafeMutablePointer<Float>.allocate(capacity: n)
+        for i in 0..<n { p[i] = rng.nextGaussian() * 0.05 }
+        return p
+    }
+    let x = buffer(maxRows * maxWidth), y = buffer(maxRows * maxWidth), dx = buffer(maxRows * maxWidth)
+    let w = buffer(maxWidth * maxWidth), dw = buffer(maxWidth * maxWidth), bias = buffer(maxWidth)
+    var sgemmSeconds = 0.0
+    do {  // inside run()'s ComputeContext, as the step
+        for c in calls {
+            let t = timed {
+                if c.backward {
+                    Linear.backward(dinp: c.hasInputGradient ? dx : nil, dweight: dw, dbias: nil, dout: y, inp: x, weight: w,
+                                    N: c.rows, C: c.inChannels, OC: c.outChannels)
+                } else {
+                    Linear.forward(out: y, inp: x, weight: w, bias: bias, N: c.rows, C: c.inChannels, OC: c.outChannels)
+                }
+            }
+            sgemmSeconds += t * 1e-3
+        }
+    }
+    for p in [x, y, dx, w, dw, bias] { p.deallocate() }
+    let flops = linearFlops + attentionFlops
+    let gemmRate = linearFlops / sgemmSeconds, achieved = flops / stepSeconds
+    let linearSeconds = seconds[KernelPhase.linearProducts.rawValue] ?? 0
+    let order = KernelPhase.allCases.map(\.rawValue) + ["zero_grads", "clip", "optimizer", "untimed"]
+    try emit([
+        "side": "swift", "case": name, "steps": stepTimes.count, "tokens": tokens, "times_ms": stepTimes,
+        "step_seconds": stepSeconds, "phases_s": seconds,
+        "flops": flops, "linear_flops": linearFlops, "attention_flops": attentionFlops,
+        "achieved_gflops": achieved / 1e9, "sgemm_same_shapes_gflops": gemmRate / 1e9,
+        "linear_products_gflops": linearFlops / max(linearSeconds, 1e-12) / 1e9,
+        "achieved_percent_of_sgemm": 100 * achieved / gemmRate,
+        "max_rss_mib": peakRSSMiB(), "threads": o.threads,
+    ])
+    var md = "| phase | ms per step | % of step |\n|---|---|---|\n"
+    let steps = Double(max(1, stepTimes.count))
+    for key in order {
+        guard let t = seconds[key] else { continue }
+        md += "| \(key) | \(String(format: "%.1f", t * 1e3 / steps)) | \(String(format: "%.1f", 100 * t / stepSeconds)) |\n"
+    }
+    let outside = stepSeconds - linearSeconds
+    md += "| **step** | \(String(format: "%.1f", stepSeconds * 1e3 / steps)) | 100 |\n\n"
+    md += String(format: "%d steps, %d real tokens; outside the linear layers' products: %.1f %% of the step.\n", stepTimes.count, tokens, 100 * outside / stepSeconds)
+    md += String(format: "Achieved %.1f GFLOP/s (%.1f GFLOP computed: linear %.1f, attention %.1f) = %.1f %% of plain sgemm on the same shapes in this run (%.1f GFLOP/s); the linear products inside the step ran at %.1f GFLOP/s.\n",
+                 achieved / 1e9, flops / 1e9, linearFlops / 1e9, attentionFlops / 1e9, 100 * achieved / gemmRate, gemmRate / 1e9,
+                 linearFlops / max(linearSeconds, 1e-12) / 1e9)
+    FileHandle.standardError.write(Data(md.utf8))
 }
 
 /// A plain sgemm of the model's largest shape (N = 64·64 rows, 768 → 3072), the machine's yardstick.
@@ -332,9 +423,11 @@ func runCase(_ o: Options) throws {
     case "infer-b64": try inferCase("infer-b64", batch: try workload().padded, options: o)
     case "infer-b64-cut": try inferCase("infer-b64-cut", batch: try workload().cut[0], options: o)
     case "sgemm": try sgemmCase(options: o)
+    case "profile": try profileCase("profile", batches: try workload().cut, options: o)
+    case "profile-padded": try profileCase("profile-padded", batches: [try workload().padded], options: o)
     case "kernels": try kernelsCase(options: o)
     default:
-        throw UsageError(description: "unknown --case \"\(o.caseName)\" (workload, save-model, baseline, train-padded, train-cut, infer-b1, infer-b64, infer-b64-cut, sgemm, kernels, tokenizer)")
+        throw UsageError(description: "unknown --case \"\(o.caseName)\" (workload, save-model, baseline, train-padded, train-cut, infer-b1, infer-b64, infer-b64-cut, sgemm, profile, profile-padded, kernels, tokenizer)")
     }
 }
 

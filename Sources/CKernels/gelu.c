@@ -55,59 +55,72 @@ void kb_gelu_backward_portable(float *dinp, const float *dout, const float *inp,
 }
 
 #ifdef KB_X86
-// Four lanes of kb_erf: the polynomial in double, the result back in float.
-KB_AVX2 static inline __m128 kb_erf4(__m128 x) {
-    const __m128 signMask = _mm_set1_ps(-0.0f);
-    __m256d t = _mm256_cvtps_pd(_mm_andnot_ps(signMask, x));
-    __m256d p = _mm256_set1_pd(0.0000430638);
-    p = _mm256_add_pd(_mm256_mul_pd(p, t), _mm256_set1_pd(0.0002765672));
-    p = _mm256_add_pd(_mm256_mul_pd(p, t), _mm256_set1_pd(0.0001520143));
-    p = _mm256_add_pd(_mm256_mul_pd(p, t), _mm256_set1_pd(0.0092705272));
-    p = _mm256_add_pd(_mm256_mul_pd(p, t), _mm256_set1_pd(0.0422820123));
-    p = _mm256_add_pd(_mm256_mul_pd(p, t), _mm256_set1_pd(0.0705230784));
-    p = _mm256_add_pd(_mm256_mul_pd(p, t), _mm256_set1_pd(1.0));
-    __m256d p2 = _mm256_mul_pd(p, p), p4 = _mm256_mul_pd(p2, p2), p8 = _mm256_mul_pd(p4, p4);
-    __m256d e = _mm256_sub_pd(_mm256_set1_pd(1.0), _mm256_div_pd(_mm256_set1_pd(1.0), _mm256_mul_pd(p8, p8)));
-    __m128 magnitude = _mm256_cvtpd_ps(e);
-    return _mm_or_ps(magnitude, _mm_and_ps(signMask, x));
+// Eight lanes in float. With z = |x| / √2, E = e^{-z²} = e^{-x²/2} and t = 1 / (1 + 0.3275911 z),
+// Abramowitz & Stegun 7.1.26 gives erfc(z) = t (a1 + t (a2 + t (a3 + t (a4 + t a5)))) E to 1.5e-7
+// absolute; Φ(x) = erfc(z) / 2 for x < 0 and 1 - erfc(z) / 2 otherwise (no cancellation in the
+// negative tail), and φ(x) = E / √(2π) reuses the same exponential.
+KB_AVX2 static inline __m256 kb_exp_nonpositive8(__m256 y) {
+    y = _mm256_min_ps(_mm256_setzero_ps(), _mm256_max_ps(_mm256_set1_ps(-87.0f), y));
+    __m256 m = _mm256_fmadd_ps(y, _mm256_set1_ps(1.442695041f), _mm256_set1_ps(12582912.0f));
+    __m256 n = _mm256_sub_ps(m, _mm256_set1_ps(12582912.0f));
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(1.428606820e-6f), _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693145752f), y));
+    __m256 p = _mm256_set1_ps(1.0f / 720);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_sub_epi32(_mm256_castps_si256(m), _mm256_set1_epi32(0x4B400000)), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
 }
 
-KB_AVX2 static inline __m128 kb_exp_nonpositive4(__m128 y) {
-    y = _mm_min_ps(_mm_setzero_ps(), _mm_max_ps(_mm_set1_ps(-87.0f), y));
-    __m128 m = _mm_add_ps(_mm_mul_ps(y, _mm_set1_ps(1.442695041f)), _mm_set1_ps(12582912.0f));
-    __m128 n = _mm_sub_ps(m, _mm_set1_ps(12582912.0f));
-    __m128 r = _mm_sub_ps(_mm_sub_ps(y, _mm_mul_ps(n, _mm_set1_ps(0.693145752f))), _mm_mul_ps(n, _mm_set1_ps(1.428606820e-6f)));
-    __m128 p = _mm_set1_ps(1.0f / 720);
-    p = _mm_add_ps(_mm_mul_ps(p, r), _mm_set1_ps(1.0f / 120));
-    p = _mm_add_ps(_mm_mul_ps(p, r), _mm_set1_ps(1.0f / 24));
-    p = _mm_add_ps(_mm_mul_ps(p, r), _mm_set1_ps(1.0f / 6));
-    p = _mm_add_ps(_mm_mul_ps(p, r), _mm_set1_ps(0.5f));
-    p = _mm_add_ps(_mm_mul_ps(p, r), _mm_set1_ps(1.0f));
-    p = _mm_add_ps(_mm_mul_ps(p, r), _mm_set1_ps(1.0f));
-    __m128i e = _mm_slli_epi32(_mm_add_epi32(_mm_sub_epi32(_mm_castps_si128(m), _mm_set1_epi32(0x4B400000)), _mm_set1_epi32(127)), 23);
-    return _mm_mul_ps(p, _mm_castsi128_ps(e));
+// Φ(x) and e^{-x²/2} in eight lanes.
+KB_AVX2 static inline __m256 kb_cdf8(__m256 x, __m256 *E) {
+    const __m256 signMask = _mm256_set1_ps(-0.0f);
+    __m256 z = _mm256_mul_ps(_mm256_andnot_ps(signMask, x), _mm256_set1_ps(KB_INV_SQRT2));
+    __m256 t = _mm256_div_ps(_mm256_set1_ps(1.0f), _mm256_fmadd_ps(z, _mm256_set1_ps(0.3275911f), _mm256_set1_ps(1.0f)));
+    __m256 poly = _mm256_set1_ps(1.061405429f);
+    poly = _mm256_fmadd_ps(poly, t, _mm256_set1_ps(-1.453152027f));
+    poly = _mm256_fmadd_ps(poly, t, _mm256_set1_ps(1.421413741f));
+    poly = _mm256_fmadd_ps(poly, t, _mm256_set1_ps(-0.284496736f));
+    poly = _mm256_fmadd_ps(poly, t, _mm256_set1_ps(0.254829592f));
+    *E = kb_exp_nonpositive8(_mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(-0.5f), x), x));
+    __m256 halfErfc = _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), _mm256_mul_ps(poly, t)), *E);
+    __m256 negative = _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LT_OQ);
+    return _mm256_blendv_ps(_mm256_sub_ps(_mm256_set1_ps(1.0f), halfErfc), halfErfc, negative);
 }
 
 KB_AVX2 static void kb_gelu_forward_avx2(float *out, const float *inp, long n) {
     long i = 0;
-    for (; i + 4 <= n; i += 4) {
-        __m128 x = _mm_loadu_ps(inp + i);
-        __m128 erf = kb_erf4(_mm_mul_ps(x, _mm_set1_ps(KB_INV_SQRT2)));
-        _mm_storeu_ps(out + i, _mm_mul_ps(_mm_mul_ps(_mm_set1_ps(0.5f), x), _mm_add_ps(_mm_set1_ps(1.0f), erf)));
+    for (; i + 8 <= n; i += 8) {
+        __m256 x = _mm256_loadu_ps(inp + i), E;
+        _mm256_storeu_ps(out + i, _mm256_mul_ps(x, kb_cdf8(x, &E)));
     }
-    kb_gelu_forward_portable(out + i, inp + i, n - i);
+    if (i < n) {  // the tail through the same code, via a padded copy
+        float tail[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+        for (long j = i; j < n; j++) tail[j - i] = inp[j];
+        __m256 x = _mm256_loadu_ps(tail), E;
+        _mm256_storeu_ps(tail, _mm256_mul_ps(x, kb_cdf8(x, &E)));
+        for (long j = i; j < n; j++) out[j] = tail[j - i];
+    }
+}
+
+KB_AVX2 static inline __m256 kb_gelu_grad8(__m256 x) {
+    __m256 E, cdf = kb_cdf8(x, &E);
+    return _mm256_fmadd_ps(x, _mm256_mul_ps(_mm256_set1_ps(KB_INV_SQRT2PI), E), cdf);
 }
 
 KB_AVX2 static void kb_gelu_backward_avx2(float *dinp, const float *dout, const float *inp, long n) {
     long i = 0;
-    for (; i + 4 <= n; i += 4) {
-        __m128 x = _mm_loadu_ps(inp + i);
-        __m128 cdf = _mm_mul_ps(_mm_set1_ps(0.5f), _mm_add_ps(_mm_set1_ps(1.0f), kb_erf4(_mm_mul_ps(x, _mm_set1_ps(KB_INV_SQRT2)))));
-        __m128 pdf = _mm_mul_ps(_mm_set1_ps(KB_INV_SQRT2PI),
-                                kb_exp_nonpositive4(_mm_mul_ps(_mm_mul_ps(_mm_set1_ps(-0.5f), x), x)));
-        _mm_storeu_ps(dinp + i, _mm_mul_ps(_mm_loadu_ps(dout + i), _mm_add_ps(cdf, _mm_mul_ps(x, pdf))));
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(dinp + i, _mm256_mul_ps(_mm256_loadu_ps(dout + i), kb_gelu_grad8(_mm256_loadu_ps(inp + i))));
+    if (i < n) {
+        float tail[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+        for (long j = i; j < n; j++) tail[j - i] = inp[j];
+        _mm256_storeu_ps(tail, kb_gelu_grad8(_mm256_loadu_ps(tail)));
+        for (long j = i; j < n; j++) dinp[j] = dout[j] * tail[j - i];
     }
-    kb_gelu_backward_portable(dinp + i, dout + i, inp + i, n - i);
 }
 #endif
 

@@ -1,3 +1,5 @@
+import CKernels
+
 /// Inverted dropout whose mask is a pure function of (seed, step, site, element index).
 ///
 /// A counter-based mask needs no generator state: the same step of the same run drops the same
@@ -27,10 +29,17 @@ public struct DropoutSite: Sendable {
         return Float(z >> 40) * 0x1p-24 >= probability
     }
 
-    /// out[i] = keeps(offset + i) ? inp[i] / (1 - p) : 0. `out` may alias `inp`.
-    public func apply(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, count: Int, offset: Int = 0) {
+    /// out[i] = keeps(offset + i) ? inp[i] / (1 - p) : 0, plus `residual[i]` when given. `out` may
+    /// alias `inp` or `residual`. The loop is C (`kb_dropout`: AVX2 where the CPU has it), the same
+    /// mask bit for bit as `keeps`.
+    public func apply(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, count: Int, offset: Int = 0,
+                      residual: UnsafePointer<Float>? = nil, portable: Bool = false) {
         let scale = 1 / (1 - probability)
-        for i in 0..<count { out[i] = keeps(offset + i) ? inp[i] * scale : 0 }
+        if portable {
+            kb_dropout_portable(out, inp, residual, count, key, offset, probability, scale)
+        } else {
+            kb_dropout(out, inp, residual, count, key, offset, probability, scale)
+        }
     }
 
     /// In the forward pass this was out = inp · keep / (1 - p), so dinp = dout · keep / (1 - p).
@@ -43,10 +52,18 @@ public struct DropoutSite: Sendable {
     /// of `x` [N, C], and its token t, channel c has index (b · positions + t) · C + c, however the
     /// batch is padded or packed. The backward pass is the same call on the gradient.
     public func applySequences(_ x: UnsafeMutablePointer<Float>, rows: UnsafePointer<Int32>, B: Int, C: Int) {
+        applySequences(out: x, inp: x, residual: nil, rows: rows, B: B, C: C)
+    }
+
+    /// `out = dropout(inp) + residual` over packed activations (all three in the layout of `rows`),
+    /// one pass: the residual connection after a sub-layer's projection. `out` may alias either input.
+    public func applySequences(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, residual: UnsafePointer<Float>?,
+                               rows: UnsafePointer<Int32>, B: Int, C: Int) {
         parallelFor(B, minChunk: max(1, 32768 / max(1, Int(rows[B]) / max(1, B) * C))) { range in
             for b in range {
                 let first = Int(rows[b]), count = (Int(rows[b + 1]) - first) * C
-                apply(out: x + first * C, inp: x + first * C, count: count, offset: b * positions * C)
+                apply(out: out + first * C, inp: inp + first * C, count: count, offset: b * positions * C,
+                      residual: residual.map { $0 + first * C })
             }
         }
     }

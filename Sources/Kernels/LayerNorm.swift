@@ -1,25 +1,21 @@
-/// Layer normalization over the last dimension (C), as `torch.nn.LayerNorm`.
+import CKernels
+
+/// Layer normalization over the last dimension (C), as `torch.nn.LayerNorm`. The row loops are C
+/// (`kb_layernorm_forward`, `kb_layernorm_backward`: AVX2 where the CPU has it; `portable` forces
+/// the portable loop, for tests).
 public enum LayerNorm {
     /// out = (inp - mean) * rstd * weight + bias, per row of `inp` [N, C].
     /// Saves `mean` [N] and `rstd` [N] (1 / sqrt(var + eps), biased variance) for the backward pass.
     public static func forward(
         out: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>,
         inp: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
-        N: Int, C: Int, eps: Float
+        N: Int, C: Int, eps: Float, portable: Bool = false
     ) {
         parallelFor(N, minChunk: max(1, 65536 / max(C, 1))) { rows in
-            for n in rows {
-                let x = inp + n * C
-                var sum: Float = 0
-                for c in 0..<C { sum += x[c] }
-                let m = sum / Float(C)
-                var sq: Float = 0
-                for c in 0..<C { let d = x[c] - m; sq += d * d }
-                let s = 1 / (sq / Float(C) + eps).squareRoot()
-                let y = out + n * C
-                for c in 0..<C { y[c] = (x[c] - m) * s * weight[c] + bias[c] }
-                mean[n] = m
-                rstd[n] = s
+            if portable {
+                kb_layernorm_forward_portable(out, mean, rstd, inp, weight, bias, rows.lowerBound, rows.upperBound, Int32(C), eps)
+            } else {
+                kb_layernorm_forward(out, mean, rstd, inp, weight, bias, rows.lowerBound, rows.upperBound, Int32(C), eps)
             }
         }
     }
@@ -33,37 +29,23 @@ public enum LayerNorm {
         dinp: UnsafeMutablePointer<Float>, dweight: UnsafeMutablePointer<Float>, dbias: UnsafeMutablePointer<Float>,
         dout: UnsafePointer<Float>, inp: UnsafePointer<Float>, weight: UnsafePointer<Float>,
         mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>,
-        N: Int, C: Int
+        N: Int, C: Int, portable: Bool = false
     ) {
-        // dinp rows are independent: parallel over rows.
+        // dinp rows are independent: parallel over rows (C: `kb_layernorm_backward`).
         parallelFor(N, minChunk: max(1, 65536 / max(C, 1))) { rows in
-            for n in rows {
-                let x = inp + n * C, dy = dout + n * C, dx = dinp + n * C
-                let m = mean[n], s = rstd[n]
-                var meanG: Float = 0, meanGX: Float = 0
-                for c in 0..<C {
-                    let g = dy[c] * weight[c]
-                    meanG += g
-                    meanGX += g * (x[c] - m) * s
-                }
-                meanG /= Float(C)
-                meanGX /= Float(C)
-                for c in 0..<C {
-                    let xh = (x[c] - m) * s
-                    dx[c] += s * (dy[c] * weight[c] - meanG - xh * meanGX)
-                }
+            if portable {
+                kb_layernorm_backward_portable(dinp, dout, inp, weight, mean, rstd, rows.lowerBound, rows.upperBound, Int32(C))
+            } else {
+                kb_layernorm_backward(dinp, dout, inp, weight, mean, rstd, rows.lowerBound, rows.upperBound, Int32(C))
             }
         }
         // dweight/dbias: columns split across the cores, each column summed over rows in order
         // (the same sums as one thread would make).
         parallelFor(C, minChunk: max(16, 65536 / max(N, 1))) { cols in
-            for n in 0..<N {
-                let x = inp + n * C, dy = dout + n * C
-                let m = mean[n], s = rstd[n]
-                for c in cols {
-                    dweight[c] += dy[c] * (x[c] - m) * s
-                    dbias[c] += dy[c]
-                }
+            if portable {
+                kb_layernorm_param_grad_portable(dweight, dbias, dout, inp, mean, rstd, N, C, cols.lowerBound, cols.upperBound)
+            } else {
+                kb_layernorm_param_grad(dweight, dbias, dout, inp, mean, rstd, N, C, cols.lowerBound, cols.upperBound)
             }
         }
     }

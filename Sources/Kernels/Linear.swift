@@ -60,12 +60,19 @@ public enum Linear {
         }
         sgemmSplit(transA: true, transB: false, m: OC, n: C, k: N,
                    a: dout, lda: OC, b: inp, ldb: C, beta: 1, c: dweight, ldc: C)
-        if let dbias {  // columns split across the cores, each summed over rows in order
-            parallelFor(OC, minChunk: max(16, 65536 / max(N, 1))) { cols in
-                for n in 0..<N {
-                    let row = dout + n * OC
-                    for o in cols { dbias[o] += row[o] }
-                }
+        if let dbias { biasBackward(dbias: dbias, dout: dout, N: N, OC: OC) }
+    }
+
+    /// The bias part of `backward`: dbias += Σ_rows dout, columns split across the cores, each
+    /// summed over rows in order (the same sums as one thread would make).
+    /// The loop is C (`kb_bias_grad`, AVX2 where the CPU has it; the same bits either way).
+    public static func biasBackward(dbias: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, N: Int, OC: Int,
+                                    portable: Bool = false) {
+        parallelFor(OC, minChunk: max(32, 65536 / max(N, 1))) { cols in
+            if portable {
+                kb_bias_grad_portable(dbias, dout, N, OC, cols.lowerBound, cols.upperBound)
+            } else {
+                kb_bias_grad(dbias, dout, N, OC, cols.lowerBound, cols.upperBound)
             }
         }
     }

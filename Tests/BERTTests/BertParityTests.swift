@@ -161,6 +161,34 @@ struct BertParityTests {
         }
     }
 
+    /// Training is bit-reproducible run to run (dropout everywhere, two threads), and a runner
+    /// re-sized for the longest sequence its batches hold (`resize`, what the trainer does) trains
+    /// bit for bit as one sized for the maximum, on batches padded beyond its new length.
+    @Test func trainingIsBitReproducibleAndResizingChangesNothing() throws {
+        let config = BertConfig(vocabSize: 50, hiddenSize: 32, numHiddenLayers: 2, numAttentionHeads: 2,
+                                intermediateSize: 40, maxPositionEmbeddings: 16, hiddenDropoutProb: 0.2,
+                                attentionProbsDropoutProb: 0.2, classifierDropout: 0.5, numLabels: 3)
+        let lengths: [Int32] = [7, 1, 5, 9, 3], T = 12  // padded to 12; the longest sentence is 9
+        var rng = SeededGenerator(seed: 17)
+        let ids = (0..<lengths.count * T).map { _ in Int32(rng.next() % 50) }
+        let batch = TokenBatch(batchSize: lengths.count, length: T, tokenIds: ids, validLength: lengths)
+        let labels: [Int32] = [0, 2, 1, 1, 0]
+        func train(resizeTo: Int?) throws -> [UInt32] {
+            let model = try BertClassifier(config: config, seed: 3)
+            let step = try TrainStep(model: model, maxBatch: 5, maxLength: 16, seed: 6, context: ComputeContext(threads: 2))
+            if let resizeTo { try step.runner.resize(maxBatch: 5, maxLength: resizeTo) }
+            for s in 0..<3 { _ = try step(batch, labels: labels, step: s, learningRate: 1e-2) }
+            return (0..<model.layout.count).map { model.weights.base[$0].bitPattern }
+        }
+        let first = try train(resizeTo: nil), again = try train(resizeTo: nil), resized = try train(resizeTo: 9)
+        #expect(first == again, "two identical runs differ")
+        #expect(first == resized, "the re-sized runner trains differently")
+        // A runner re-sized below the batch's longest sentence refuses it.
+        let small = try BertRunner(model: try BertClassifier(config: config, seed: 3), maxBatch: 5, maxLength: 16, training: true)
+        try small.resize(maxBatch: 5, maxLength: 8)
+        #expect { try small.forward(batch, mode: .training(seed: 1, step: 0)) } throws: { "\($0)".contains("does not fit") }
+    }
+
     /// Clipping inside AdamW (`gradScale`) gives bit for bit what scaling the gradients first does.
     @Test func clippingInsideAdamWEqualsClippingFirst() throws {
         let model = try loadTiny()

@@ -112,14 +112,19 @@ struct KernelTests {
     @Test func layerNormForwardAndBackward() throws {
         let (N, C) = (6, 13)
         let x = try f("layernorm.x"), w = try f("layernorm.w"), b = try f("layernorm.b"), dout = try f("layernorm.dout")
-        var y = [Float](repeating: 0, count: N * C), mean = [Float](repeating: 0, count: N), rstd = mean
-        LayerNorm.forward(out: &y, mean: &mean, rstd: &rstd, inp: x, weight: w, bias: b, N: N, C: C, eps: 1e-12)
-        try check(y, "layernorm.y")
-        var dx = [Float](repeating: 0, count: N * C), dw = [Float](repeating: 0, count: C), db = dw
-        LayerNorm.backward(dinp: &dx, dweight: &dw, dbias: &db, dout: dout, inp: x, weight: w, mean: mean, rstd: rstd, N: N, C: C)
-        try check(dx, "layernorm.dx")
-        try check(dw, "layernorm.dw")
-        try check(db, "layernorm.db")
+        // C = 13: the 8-lane loops and their tails, on the AVX2 and the portable path.
+        for portable in [false, true] {
+            var y = [Float](repeating: 0, count: N * C), mean = [Float](repeating: 0, count: N), rstd = mean
+            LayerNorm.forward(out: &y, mean: &mean, rstd: &rstd, inp: x, weight: w, bias: b, N: N, C: C, eps: 1e-12, portable: portable)
+            try check(y, "layernorm.y")
+            // Backward accumulates into dinp: start from 1 and subtract it again.
+            var dx = [Float](repeating: 1, count: N * C), dw = [Float](repeating: 0, count: C), db = dw
+            LayerNorm.backward(dinp: &dx, dweight: &dw, dbias: &db, dout: dout, inp: x, weight: w, mean: mean, rstd: rstd,
+                               N: N, C: C, portable: portable)
+            try check(dx.map { $0 - 1 }, "layernorm.dx")
+            try check(dw, "layernorm.dw")
+            try check(db, "layernorm.db")
+        }
     }
 
     @Test func geluAndTanh() throws {
@@ -167,6 +172,143 @@ struct KernelTests {
         }
     }
 
+    /// The dropout loop (AVX2 and portable) gives bit for bit `keeps`' mask, scaled, plus the
+    /// residual when given: lengths that leave a tail after the 8-wide loop, offsets that are not
+    /// multiples of 8, several rates (0 keeps everything).
+    @Test func dropoutLoopsMatchTheMaskBitForBit() {
+        var rng = SeededGenerator(seed: 31)
+        let n = 1003
+        let x = (0..<n).map { _ in rng.nextGaussian() }, r = (0..<n).map { _ in rng.nextGaussian() }
+        for p: Float in [0, 0.1, 0.5, 0.9] {
+            let site = DropoutSite(probability: p, seed: 9, step: 2, site: 5, positions: 64)
+            let scale = 1 / (1 - p)
+            for offset in [0, 3, 1 << 33 + 5] {
+                let want = (0..<n).map { site.keeps(offset + $0) ? x[$0] * scale : 0 }
+                let wantAdded = (0..<n).map { want[$0] + r[$0] }
+                for portable in [false, true] {
+                    var got = [Float](repeating: .nan, count: n), gotAdded = got
+                    site.apply(out: &got, inp: x, count: n, offset: offset, portable: portable)
+                    site.apply(out: &gotAdded, inp: x, count: n, offset: offset, residual: r, portable: portable)
+                    #expect(got.map(\.bitPattern) == want.map(\.bitPattern), "p \(p) offset \(offset) portable \(portable)")
+                    #expect(gotAdded.map(\.bitPattern) == wantAdded.map(\.bitPattern), "+ residual: p \(p) offset \(offset) portable \(portable)")
+                }
+            }
+        }
+    }
+
+    /// The fused attention block (AVX2 and portable) against a naive implementation in Double, with
+    /// dropout on the probabilities, at BERT's head size (64: the 8-wide loops) and an odd one (12:
+    /// their tails), uneven lengths (1 to 19, the 8-wide exponential and its tail), all queries and
+    /// first-query-only.
+    @Test func fusedAttentionMatchesNaiveAttention() {
+        for HS in [64, 12] {
+            let NH = 2, C = NH * HS, lengths = [19, 1, 8, 11], B = lengths.count, T = lengths.max()!
+            var rows: [Int32] = [0]
+            for L in lengths { rows.append(rows.last! + Int32(L)) }
+            let N = Int(rows.last!)
+            var rng = SeededGenerator(seed: UInt64(HS))
+            let qkv = (0..<N * 3 * C).map { _ in rng.nextGaussian() }
+            let site = DropoutSite(probability: 0.3, seed: 4, step: 1, site: 2, positions: 32)
+            for firstOnly in [false, true] {
+                let M = firstOnly ? B : N
+                let dout = (0..<M * C).map { _ in rng.nextGaussian() }
+                let (wantOut, wantP, wantD) = naiveAttention(qkv: qkv, dout: dout, rows: rows, NH: NH, HS: HS, site: site, firstOnly: firstOnly)
+                for portable in [false, true] {
+                    var out = [Float](repeating: .nan, count: M * C), probs = [Float](repeating: .nan, count: B * NH * T * T)
+                    var dropped = probs, scratch = probs
+                    Attention.forward(out: &out, probs: &probs, probsDropped: &dropped, dropout: site, qkv: qkv, rows: rows,
+                                      B: B, T: T, NH: NH, HS: HS, firstQueryOnly: firstOnly, portable: portable)
+                    var gotP: [Float] = []
+                    for bh in 0..<B * NH {
+                        let L = lengths[bh / NH]
+                        for t in 0..<(firstOnly ? 1 : L) { for j in 0..<L { gotP.append(probs[(bh * T + t) * T + j]) } }
+                    }
+                    let label = "HS \(HS) firstOnly \(firstOnly) portable \(portable)"
+                    for (got, want, name) in [(out, wantOut, "out"), (gotP, wantP, "probs")] {
+                        let d = Discrepancy(got, want, atol: 1e-5, rtol: 1e-4)
+                        #expect(d.withinTolerance, "\(name) \(label): \(d)")
+                    }
+                    var dqkv = [Float](repeating: 0.5, count: N * 3 * C)  // accumulates: start from 0.5
+                    Attention.backward(dqkv: &dqkv, scratch: &scratch, dout: dout, qkv: qkv, probs: probs, probsDropped: dropped,
+                                       dropout: site, rows: rows, B: B, T: T, NH: NH, HS: HS, firstQueryOnly: firstOnly, portable: portable)
+                    let d = Discrepancy(dqkv.map { $0 - 0.5 }, wantD, atol: 1e-5, rtol: 1e-4)
+                    print("fused attention \(label): dqkv \(d)")
+                    #expect(d.withinTolerance, "dqkv \(label): \(d)")
+                }
+            }
+        }
+    }
+
+    /// Attention written out in Double, one element at a time: out [M, C], the probabilities of
+    /// the query rows (before dropout, block after block), dqkv [N, 3C].
+    func naiveAttention(qkv: [Float], dout: [Float], rows: [Int32], NH: Int, HS: Int, site: DropoutSite,
+                        firstOnly: Bool) -> ([Float], [Float], [Float]) {
+        let C = NH * HS, C3 = 3 * C, B = rows.count - 1, S = site.positions
+        let keep = 1 / (1 - Double(site.probability)), scale = 1 / Double(HS).squareRoot()
+        var out = [Float](repeating: 0, count: (firstOnly ? B : Int(rows[B])) * C), probs: [Float] = []
+        var dqkv = [Double](repeating: 0, count: Int(rows[B]) * C3)
+        for b in 0..<B {
+            let first = Int(rows[b]), L = Int(rows[b + 1]) - first, Lq = firstOnly ? 1 : L
+            for h in 0..<NH {
+                let bh = b * NH + h
+                func x(_ part: Int, _ t: Int, _ c: Int) -> Double { Double(qkv[(first + t) * C3 + part * C + h * HS + c]) }
+                for t in 0..<Lq {
+                    let o = (firstOnly ? b : first + t) * C + h * HS
+                    let s = (0..<L).map { j in (0..<HS).reduce(0.0) { $0 + x(0, t, $1) * x(1, j, $1) } * scale }
+                    let e = s.map { Foundation.exp($0 - s.max()!) }, sum = e.reduce(0, +)
+                    let p = e.map { $0 / sum }
+                    probs += p.map(Float.init)
+                    let a = (0..<L).map { site.keeps((bh * S + t) * S + $0) ? p[$0] * keep : 0 }
+                    for c in 0..<HS { out[o + c] = Float((0..<L).reduce(0.0) { $0 + a[$1] * x(2, $1, c) }) }
+                    // backward of this query row
+                    let g = (0..<HS).map { Double(dout[o + $0]) }
+                    let dA = (0..<L).map { j in (0..<HS).reduce(0.0) { $0 + g[$1] * x(2, j, $1) } }
+                    let dP = (0..<L).map { site.keeps((bh * S + t) * S + $0) ? dA[$0] * keep : 0 }
+                    let dot = (0..<L).reduce(0.0) { $0 + p[$1] * dP[$1] }
+                    let dS = (0..<L).map { p[$0] * (dP[$0] - dot) * scale }
+                    for j in 0..<L {
+                        for c in 0..<HS {
+                            dqkv[(first + j) * C3 + 2 * C + h * HS + c] += a[j] * g[c]          // dv
+                            dqkv[(first + t) * C3 + h * HS + c] += dS[j] * x(1, j, c)         // dq
+                            dqkv[(first + j) * C3 + C + h * HS + c] += dS[j] * x(0, t, c)     // dk
+                        }
+                    }
+                }
+            }
+        }
+        return (out, probs, dqkv.map(Float.init))
+    }
+
+    /// The bias and LayerNorm parameter gradients (AVX2 and portable C) are the column sums of the
+    /// formula in row order, bit for bit: widths that reach the 32- and 16-column blocks, the
+    /// 8-column loop and a tail, accumulated onto existing values.
+    @Test func columnSumGradientsMatchTheFormulaBitForBit() {
+        var rng = SeededGenerator(seed: 41)
+        for (N, C) in [(37, 77), (5, 2304), (3, 7)] {
+            let dy = (0..<N * C).map { _ in rng.nextGaussian() }, x = (0..<N * C).map { _ in rng.nextGaussian() }
+            let mean = (0..<N).map { _ in rng.nextGaussian() }, rstd = (0..<N).map { _ in abs(rng.nextGaussian()) + 0.5 }
+            let start = (0..<C).map { _ in rng.nextGaussian() }
+            var wantB = start, wantW = start, wantLB = start
+            for n in 0..<N {
+                for c in 0..<C {
+                    wantB[c] += dy[n * C + c]
+                    wantW[c] += dy[n * C + c] * (x[n * C + c] - mean[n]) * rstd[n]
+                    wantLB[c] += dy[n * C + c]
+                }
+            }
+            for portable in [false, true] {
+                var db = start, dw = start, lb = start
+                Linear.biasBackward(dbias: &db, dout: dy, N: N, OC: C, portable: portable)
+                var dx = [Float](repeating: 0, count: N * C)
+                LayerNorm.backward(dinp: &dx, dweight: &dw, dbias: &lb, dout: dy, inp: x, weight: start, mean: mean, rstd: rstd,
+                                   N: N, C: C, portable: portable)
+                #expect(db.map(\.bitPattern) == wantB.map(\.bitPattern), "bias N \(N) C \(C) portable \(portable)")
+                #expect(dw.map(\.bitPattern) == wantW.map(\.bitPattern), "LN weight N \(N) C \(C) portable \(portable)")
+                #expect(lb.map(\.bitPattern) == wantLB.map(\.bitPattern), "LN bias N \(N) C \(C) portable \(portable)")
+            }
+        }
+    }
+
     @Test func maskedAttentionForwardAndBackward() throws {
         let (B, T, NH, HS) = (2, 5, 3, 4)
         let C = NH * HS
@@ -177,9 +319,10 @@ struct KernelTests {
         }
         let qkv = pack(try f("attention.qkv"), width: 3 * C), dout = pack(try f("attention.dout"), width: C)
         let N = valid.reduce(0, +)
+        for portable in [false, true] {
         var out = [Float](repeating: 0, count: N * C), probs = [Float](repeating: .nan, count: B * NH * T * T)
         Attention.forward(out: &out, probs: &probs, probsDropped: nil, dropout: nil, qkv: qkv, rows: rows,
-                          B: B, T: T, NH: NH, HS: HS)
+                          B: B, T: T, NH: NH, HS: HS, portable: portable)
         // Each sequence's L × L block of probabilities (the rest of the buffer is not written).
         let refProbs = try f("attention.probs")
         var got: [Float] = [], want: [Float] = []
@@ -193,8 +336,9 @@ struct KernelTests {
         try check(out, "attention.out", packedFrom: { pack($0, width: C) })
         var dqkv = [Float](repeating: 0, count: N * 3 * C), scratch = probs
         Attention.backward(dqkv: &dqkv, scratch: &scratch, dout: dout, qkv: qkv, probs: probs, probsDropped: nil,
-                           dropout: nil, rows: rows, B: B, T: T, NH: NH, HS: HS)
+                           dropout: nil, rows: rows, B: B, T: T, NH: NH, HS: HS, portable: portable)
         try check(dqkv, "attention.dqkv", packedFrom: { pack($0, width: 3 * C) })
+        }
     }
 
     func check(_ got: [Float], _ name: String, packedFrom pack: ([Float]) -> [Float]) throws {

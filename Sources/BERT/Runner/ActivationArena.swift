@@ -1,4 +1,9 @@
 import Foundation
+#if canImport(Darwin)
+import Darwin
+#else
+import Glibc
+#endif
 
 /// Every activation (and activation gradient) of a runner, carved from one allocation by a size
 /// table that names each buffer and its shape, as llm.c's `ActivationTensors` does. Nothing is
@@ -30,6 +35,7 @@ final class ActivationArena {
     private(set) var entries: [Entry] = []
     let count: Int
     let base: UnsafeMutablePointer<Float>
+    private let byteCount: Int
 
     var layers: [Layer] = []
     let embSum, embOut: UnsafeMutablePointer<Float>        // [N, C]
@@ -96,9 +102,20 @@ final class ActivationArena {
             throw BertError.invalidBatch("a batch of \(maxBatch) x \(maxLength) needs \(bytes.overflow ? "more than" : String(format: "%.1f", Double(bytes.partialValue) / 1e9)) GB of activations, more than this machine's \(String(format: "%.1f", Double(physical) / 1e9)) GB; use a smaller batch or max length")
         }
         count = total
-        base = UnsafeMutableRawPointer.allocate(byteCount: max(1, total) * 4, alignment: 64)
-            .bindMemory(to: Float.self, capacity: max(1, total))
-        base.initialize(repeating: 0, count: max(1, total))
+        // Anonymous pages: zero, page-aligned, and resident only once touched, so a batch uses
+        // (and the process's peak RSS counts) only the part of each buffer it writes: packed
+        // [N, ·] buffers fill from the front, and [B, NH, T, T] ones up to the batch's B·NH·T·T.
+        byteCount = max(1, total) * 4
+        #if canImport(Darwin)
+        let anonymous = MAP_ANON
+        #else
+        let anonymous = MAP_ANONYMOUS
+        #endif
+        guard let raw = mmap(nil, byteCount, PROT_READ | PROT_WRITE, MAP_PRIVATE | anonymous, -1, 0),
+              raw != UnsafeMutableRawPointer(bitPattern: -1) else {
+            throw BertError.invalidBatch(String(format: "cannot map %.1f GB of activations for a batch of \(maxBatch) x \(maxLength)", Double(byteCount) / 1e9))
+        }
+        base = raw.bindMemory(to: Float.self, capacity: max(1, total))
 
         var cursor = entries.makeIterator()
         let b = base
@@ -122,5 +139,5 @@ final class ActivationArena {
         }
     }
 
-    deinit { base.deallocate() }
+    deinit { munmap(base, byteCount) }
 }

@@ -10,7 +10,7 @@ extension BertRunner {
     /// ([B, T, C] unless noted), `pooler` [B, C], `logits` [B, K].
     package func intermediate(_ name: String) -> [Float]? {
         let cfg = model.config, C = cfg.hiddenSize, NH = cfg.numAttentionHeads
-        let A = arena, B = packed.B, T = packed.T, rowStart = packed.rowStart
+        let A = arena, B = packed.B, T = packed.T, S = packed.S, rowStart = packed.rowStart
         let layers = A.layers, storesAllLayers = A.storesAllLayers
         func array(_ p: UnsafeMutablePointer<Float>, _ n: Int) -> [Float] { Array(UnsafeBufferPointer(start: p, count: n)) }
         func padded(_ p: UnsafeMutablePointer<Float>, width: Int) -> [Float] {
@@ -36,7 +36,7 @@ extension BertRunner {
             var out = [Float](repeating: 0, count: B * NH * T * T)
             for bh in 0..<B * NH {
                 let L = Int(rowStart[bh / NH + 1] - rowStart[bh / NH])
-                for t in 0..<L { for j in 0..<L { out[(bh * T + t) * T + j] = a.probs[(bh * T + t) * T + j] } }
+                for t in 0..<L { for j in 0..<L { out[(bh * T + t) * T + j] = a.probs[(bh * S + t) * S + j] } }
             }
             return out
         case "attn.context": return padded(a.ctx, width: C)

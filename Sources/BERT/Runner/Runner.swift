@@ -40,8 +40,8 @@ public struct DropoutRates: Sendable, Equatable {
 /// size, K labels, N real tokens (rows).
 public final class BertRunner: @unchecked Sendable {
     public let model: BertClassifier
-    public let maxBatch: Int
-    public let maxLength: Int
+    public private(set) var maxBatch: Int
+    public private(set) var maxLength: Int
     /// Dropout of training passes.
     public let rates: DropoutRates
     /// The threads the passes run on.
@@ -49,8 +49,9 @@ public final class BertRunner: @unchecked Sendable {
     /// Parameter gradients (same layout as the weights); accumulated by `backward`, zeroed by the caller.
     public let grads: ParameterBuffer?
 
-    let arena: ActivationArena
+    private(set) var arena: ActivationArena
     var packed: PackedBatch
+    private let keepIntermediates: Bool
 
     /// Whether the last encoder layer runs for each sequence's first token ([CLS]) only: its keys
     /// and values still come from every token, but its attention query, output projection,
@@ -61,6 +62,12 @@ public final class BertRunner: @unchecked Sendable {
 
     /// The mode of the last forward pass (the backward pass reuses its dropout masks).
     var mode: RunMode = .inference
+
+    /// When set, the passes add each kernel call's wall time to `profile` (see `KernelPhase`).
+    /// Off, no clock is read.
+    public var profiling = false
+    /// What the passes measured since it was last reset (the caller resets it).
+    public var profile = KernelProfile()
 
     /// - Parameters:
     ///   - training: allocate gradients and everything the backward pass needs.
@@ -92,6 +99,26 @@ public final class BertRunner: @unchecked Sendable {
         self.grads = training ? ParameterBuffer(layout: model.layout) : nil
         packed = PackedBatch(maxBatch: maxBatch, maxLength: maxLength)
         self.lastLayerFirstTokenOnly = lastLayerFirstTokenOnly ?? !keepIntermediates
+        self.keepIntermediates = keepIntermediates
+    }
+
+    /// Re-sizes the activation buffers for batches of at most `maxBatch` sequences of at most
+    /// `maxLength` real tokens (e.g. a trainer that knows its epoch's longest batch before it starts).
+    /// Batches padded beyond `maxLength` still fit when their sequences do: padding is not stored.
+    public func resize(maxBatch: Int, maxLength: Int) throws {
+        let cfg = model.config
+        guard maxBatch > 0, maxLength > 0, maxLength <= cfg.maxPositionEmbeddings else {
+            throw BertError.invalidBatch("maxBatch \(maxBatch) and maxLength \(maxLength) must be positive, maxLength at most max_position_embeddings \(cfg.maxPositionEmbeddings)")
+        }
+        guard maxBatch != self.maxBatch || maxLength != self.maxLength else { return }
+        let training = grads != nil
+        let newArena = try ActivationArena(config: cfg, maxBatch: maxBatch, maxLength: maxLength, training: training,
+                                           keepIntermediates: keepIntermediates, dropsAttention: rates.attention > 0)
+        arena = newArena
+        packed.deallocate()
+        packed = PackedBatch(maxBatch: maxBatch, maxLength: maxLength)
+        self.maxBatch = maxBatch
+        self.maxLength = maxLength
     }
 
     deinit { packed.deallocate() }
@@ -114,13 +141,15 @@ public final class BertRunner: @unchecked Sendable {
         if case .training = mode, grads == nil {
             throw BertError.invalidBatch("this runner was created for inference; create it with training: true to train")
         }
-        try packed.pack(batch, vocabSize: model.config.vocabSize, typeVocabSize: model.config.typeVocabSize)
+        try timed(.packing) {
+            try packed.pack(batch, vocabSize: model.config.vocabSize, typeVocabSize: model.config.typeVocabSize)
+        }
         self.mode = mode
         return context.run { forwardPass() }
     }
 
     private func forwardPass() -> UnsafeBufferPointer<Float> {
-        let A = arena, B = packed.B, T = packed.T, N = packed.N
+        let A = arena, B = packed.B, T = packed.S, N = packed.N  // T: the probabilities' row stride
         let tokenIds = packed.tokenIds, segmentIds = packed.segmentIds, positionIds = packed.positionIds
         let rowStart = packed.rowStart, firstRows = packed.firstRows
         let cfg = model.config, W = model.weights, Lo = model.layout
@@ -128,12 +157,16 @@ public final class BertRunner: @unchecked Sendable {
         let K = model.numLabels, eps = Float(cfg.layerNormEps)
 
         // Embeddings: word + position + token type, LayerNorm, dropout.
-        Embedding.forward(out: A.embSum, ids: tokenIds, table: W[Lo.wordEmbeddings], N: N, C: C, accumulate: false)
-        Embedding.forward(out: A.embSum, ids: positionIds, table: W[Lo.positionEmbeddings], N: N, C: C, accumulate: true)
-        Embedding.forward(out: A.embSum, ids: segmentIds, table: W[Lo.tokenTypeEmbeddings], N: N, C: C, accumulate: true)
-        LayerNorm.forward(out: A.embOut, mean: A.embMean, rstd: A.embRstd, inp: A.embSum,
-                          weight: W[Lo.embLNWeight], bias: W[Lo.embLNBias], N: N, C: C, eps: eps)
-        dropout(rates.hidden, site: Site.embeddings)?.applySequences(A.embOut, rows: rowStart, B: B, C: C)
+        timed(.embedding) {
+            Embedding.forward(out: A.embSum, ids: tokenIds, table: W[Lo.wordEmbeddings], N: N, C: C, accumulate: false)
+            Embedding.forward(out: A.embSum, ids: positionIds, table: W[Lo.positionEmbeddings], N: N, C: C, accumulate: true)
+            Embedding.forward(out: A.embSum, ids: segmentIds, table: W[Lo.tokenTypeEmbeddings], N: N, C: C, accumulate: true)
+        }
+        timed(.layerNorm) {
+            LayerNorm.forward(out: A.embOut, mean: A.embMean, rstd: A.embRstd, inp: A.embSum,
+                              weight: W[Lo.embLNWeight], bias: W[Lo.embLNBias], N: N, C: C, eps: eps)
+        }
+        timed(.dropout) { dropout(rates.hidden, site: Site.embeddings)?.applySequences(A.embOut, rows: rowStart, B: B, C: C) }
 
         var x = UnsafePointer(A.embOut)
         for (l, (p, a)) in zip(Lo.layers, A.layers).enumerated() {
@@ -141,40 +174,51 @@ public final class BertRunner: @unchecked Sendable {
             let firstOnly = runsFirstTokenOnly(l)
             let M = firstOnly ? B : N, R = firstOnly ? UnsafePointer(firstRows) : UnsafePointer(rowStart)
             // Self-attention: fused q|k|v projection, masked softmax attention, output projection.
-            Linear.forward(out: a.qkv, inp: x, weight: W[p.qkvWeight], bias: W[p.qkvBias], N: N, C: C, OC: 3 * C)
+            linearForward(out: a.qkv, inp: x, weight: W[p.qkvWeight], bias: W[p.qkvBias], N: N, C: C, OC: 3 * C)
             let attnDrop = dropout(rates.attention, site: Site.layer(l, 0))
-            Attention.forward(out: a.ctx, probs: a.probs, probsDropped: attnDrop == nil ? nil : a.probsDropped,
-                              dropout: attnDrop, qkv: a.qkv, rows: rowStart, B: B, T: T, NH: NH, HS: HS,
-                              firstQueryOnly: firstOnly)
-            Linear.forward(out: A.tmp, inp: a.ctx, weight: W[p.attnOutWeight], bias: W[p.attnOutBias], N: M, C: C, OC: C)
-            dropout(rates.hidden, site: Site.layer(l, 1))?.applySequences(A.tmp, rows: R, B: B, C: C)
-            if firstOnly {  // the residual from each sequence's first row of x
-                for b in 0..<B { add(out: a.ln1In + b * C, A.tmp + b * C, x + Int(rowStart[b]) * C, count: C) }
-            } else {
-                add(out: a.ln1In, A.tmp, x, count: N * C)
+            attention(firstQueryOnly: firstOnly, backward: false) {
+                Attention.forward(out: a.ctx, probs: a.probs, probsDropped: attnDrop == nil ? nil : a.probsDropped,
+                                  dropout: attnDrop, qkv: a.qkv, rows: rowStart, B: B, T: T, NH: NH, HS: HS,
+                                  firstQueryOnly: firstOnly)
             }
-            LayerNorm.forward(out: a.ln1Out, mean: a.ln1Mean, rstd: a.ln1Rstd, inp: a.ln1In,
-                              weight: W[p.ln1Weight], bias: W[p.ln1Bias], N: M, C: C, eps: eps)
+            linearForward(out: A.tmp, inp: a.ctx, weight: W[p.attnOutWeight], bias: W[p.attnOutBias], N: M, C: C, OC: C)
+            if firstOnly {  // the residual from each sequence's first row of x
+                timed(.dropout) { dropout(rates.hidden, site: Site.layer(l, 1))?.applySequences(A.tmp, rows: R, B: B, C: C) }
+                timed(.residual) {
+                    for b in 0..<B { add(out: a.ln1In + b * C, A.tmp + b * C, x + Int(rowStart[b]) * C, count: C) }
+                }
+            } else {
+                timed(.dropout) { dropoutAdd(dropout(rates.hidden, site: Site.layer(l, 1)), out: a.ln1In, inp: A.tmp, residual: x, rows: R, B: B, C: C) }
+            }
+            timed(.layerNorm) {
+                LayerNorm.forward(out: a.ln1Out, mean: a.ln1Mean, rstd: a.ln1Rstd, inp: a.ln1In,
+                                  weight: W[p.ln1Weight], bias: W[p.ln1Bias], N: M, C: C, eps: eps)
+            }
             // Feed-forward: dense to I, GELU, dense back to C, dropout, residual, LayerNorm.
-            Linear.forward(out: a.ffnPre, inp: a.ln1Out, weight: W[p.ffnInWeight], bias: W[p.ffnInBias], N: M, C: C, OC: I)
-            GELU.forward(out: a.ffnAct, inp: a.ffnPre, count: M * I)
-            Linear.forward(out: A.tmp, inp: a.ffnAct, weight: W[p.ffnOutWeight], bias: W[p.ffnOutBias], N: M, C: I, OC: C)
-            dropout(rates.hidden, site: Site.layer(l, 2))?.applySequences(A.tmp, rows: R, B: B, C: C)
-            add(out: a.ln2In, A.tmp, a.ln1Out, count: M * C)
-            LayerNorm.forward(out: a.out, mean: a.ln2Mean, rstd: a.ln2Rstd, inp: a.ln2In,
-                              weight: W[p.ln2Weight], bias: W[p.ln2Bias], N: M, C: C, eps: eps)
+            linearForward(out: a.ffnPre, inp: a.ln1Out, weight: W[p.ffnInWeight], bias: W[p.ffnInBias], N: M, C: C, OC: I)
+            timed(.gelu) { GELU.forward(out: a.ffnAct, inp: a.ffnPre, count: M * I) }
+            linearForward(out: A.tmp, inp: a.ffnAct, weight: W[p.ffnOutWeight], bias: W[p.ffnOutBias], N: M, C: I, OC: C)
+            timed(.dropout) { dropoutAdd(dropout(rates.hidden, site: Site.layer(l, 2)), out: a.ln2In, inp: A.tmp, residual: a.ln1Out, rows: R, B: B, C: C) }
+            timed(.layerNorm) {
+                LayerNorm.forward(out: a.out, mean: a.ln2Mean, rstd: a.ln2Rstd, inp: a.ln2In,
+                                  weight: W[p.ln2Weight], bias: W[p.ln2Bias], N: M, C: C, eps: eps)
+            }
             x = UnsafePointer(a.out)
         }
 
         // Pooler over [CLS] (position 0), dropout, classifier.
         let lastFirstOnly = runsFirstTokenOnly(cfg.numHiddenLayers - 1)
-        for b in 0..<B { (A.clsIn + b * C).update(from: x + (lastFirstOnly ? b : Int(rowStart[b])) * C, count: C) }
-        Linear.forward(out: A.poolPre, inp: A.clsIn, weight: W[Lo.poolerWeight], bias: W[Lo.poolerBias], N: B, C: C, OC: C)
-        Tanh.forward(out: A.pooled, inp: A.poolPre, count: B * C)
-        A.pooledDrop.update(from: A.pooled, count: B * C)
-        dropout(rates.classifier, site: Site.classifier)?
-            .apply(out: A.pooledDrop, inp: A.pooledDrop, count: B * C)
-        Linear.forward(out: A.logits, inp: A.pooledDrop, weight: W[Lo.classifierWeight], bias: W[Lo.classifierBias], N: B, C: C, OC: K)
+        timed(.pooler) {
+            for b in 0..<B { (A.clsIn + b * C).update(from: x + (lastFirstOnly ? b : Int(rowStart[b])) * C, count: C) }
+        }
+        linearForward(out: A.poolPre, inp: A.clsIn, weight: W[Lo.poolerWeight], bias: W[Lo.poolerBias], N: B, C: C, OC: C)
+        timed(.pooler) {
+            Tanh.forward(out: A.pooled, inp: A.poolPre, count: B * C)
+            A.pooledDrop.update(from: A.pooled, count: B * C)
+            dropout(rates.classifier, site: Site.classifier)?
+                .apply(out: A.pooledDrop, inp: A.pooledDrop, count: B * C)
+        }
+        linearForward(out: A.logits, inp: A.pooledDrop, weight: W[Lo.classifierWeight], bias: W[Lo.classifierBias], N: B, C: C, OC: K)
         return UnsafeBufferPointer(start: A.logits, count: B * K)
     }
 
@@ -184,6 +228,17 @@ public final class BertRunner: @unchecked Sendable {
         let K = model.numLabels, B = packed.B
         Softmax.rows(out: arena.probs, inp: arena.logits, B: B, K: K)
         return (0..<B).map { Array(UnsafeBufferPointer(start: arena.probs + $0 * K, count: K)) }
+    }
+}
+
+/// out = dropout(inp) + residual over the packed rows `rows` (one pass), or inp + residual without dropout.
+func dropoutAdd(_ site: DropoutSite?, out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, residual: UnsafePointer<Float>,
+                rows: UnsafePointer<Int32>, B: Int, C: Int) {
+    if let site {
+        site.applySequences(out: out, inp: inp, residual: residual, rows: rows, B: B, C: C)
+    } else {
+        let count = Int(rows[B]) * C
+        parallelFor(count, minChunk: 65536) { r in add(out: out + r.lowerBound, inp + r.lowerBound, residual + r.lowerBound, count: r.count) }
     }
 }
 

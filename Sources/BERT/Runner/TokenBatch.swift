@@ -31,8 +31,9 @@ struct PackedBatch {
     private let storage: UnsafeMutablePointer<Int32>
     let maxBatch: Int, maxLength: Int
 
-    /// The current batch: B sequences, T the longest (padded) length, N real tokens.
-    private(set) var B = 0, T = 0, N = 0
+    /// The current batch: B sequences, T its padded length, S its longest sequence (S ≤ T, S ≤
+    /// maxLength: the row stride of attention probabilities), N real tokens.
+    private(set) var B = 0, T = 0, S = 0, N = 0
 
     init(maxBatch: Int, maxLength: Int) {
         self.maxBatch = maxBatch
@@ -53,10 +54,13 @@ struct PackedBatch {
     /// Checks `batch` against the model's vocabulary and this buffer's size, then packs its real tokens.
     mutating func pack(_ batch: TokenBatch, vocabSize: Int, typeVocabSize: Int) throws {
         let b = batch.batchSize, t = batch.length
-        guard b > 0, t > 0, b <= maxBatch, t <= maxLength else {
-            throw BertError.invalidBatch("batch of \(b) x \(t) does not fit this runner (at most \(maxBatch) x \(maxLength))")
+        // Padding is not stored, so a batch fits when its sequences' real tokens do.
+        guard b > 0, t > 0, b <= maxBatch, batch.validLength.count != b || batch.validLength.allSatisfy({ $0 <= maxLength }) else {
+            throw BertError.invalidBatch("batch of \(b) x \(t) (longest sequence \(batch.validLength.max() ?? 0)) does not fit this runner (at most \(maxBatch) sequences of \(maxLength) tokens)")
         }
-        guard batch.tokenIds.count == b * t, batch.segmentIds.count == b * t, batch.validLength.count == b else {
+        let bt = b.multipliedReportingOverflow(by: t)
+        guard !bt.overflow, batch.tokenIds.count == bt.partialValue, batch.segmentIds.count == bt.partialValue,
+              batch.validLength.count == b else {
             throw BertError.invalidBatch("expected \(b * t) token ids, \(b * t) segment ids and \(b) lengths; got \(batch.tokenIds.count), \(batch.segmentIds.count), \(batch.validLength.count)")
         }
         for i in 0..<b * t {
@@ -71,6 +75,7 @@ struct PackedBatch {
             throw BertError.invalidBatch("valid length \(v) of sequence \(i) is outside 1...\(t)")
         }
         B = b; T = t
+        S = Int(batch.validLength.max() ?? 0)
         var row = 0
         for s in 0..<b {
             rowStart[s] = Int32(row)

@@ -3,6 +3,8 @@
 #ifndef CKERNELS_H
 #define CKERNELS_H
 
+#include <stdint.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -33,9 +35,10 @@ double kb_sum_squares(const float *x, long n);
 void kb_adamw(float *p, const float *grad, float *m, float *v, long n, float grad_scale,
               float b1, float b2, float eps, float decay, float step_size, float bc2_sqrt);
 
-/// Exact-erf GELU, out = 0.5 x (1 + erf(x / sqrt 2)), with erf to 3e-7 absolute (Abramowitz &
-/// Stegun 7.1.28 in double precision); and its backward, dinp = dout (Phi(x) + x phi(x)) (writes;
-/// dinp may alias dout), with phi's exponential to 2e-7 relative.
+/// Exact-erf GELU, out = 0.5 x (1 + erf(x / sqrt 2)); and its backward, dinp = dout (Phi(x) + x phi(x))
+/// (writes; dinp may alias dout). AVX2: 8 float lanes, Phi from Abramowitz & Stegun 7.1.26 (erfc
+/// as polynomial times e^{-x^2/2}, 1.5e-7 absolute), the exponential to 2e-7 relative. Portable:
+/// erf to 3e-7 absolute (A&S 7.1.28 in double precision), phi's exponential to 2e-7 relative.
 void kb_gelu_forward(float *out, const float *inp, long n);
 void kb_gelu_backward(float *dinp, const float *dout, const float *inp, long n);
 void kb_gelu_forward_portable(float *out, const float *inp, long n);
@@ -46,6 +49,55 @@ void kb_gelu_backward_portable(float *dinp, const float *dout, const float *inp,
 double kb_sum_squares_portable(const float *x, long n);
 void kb_adamw_portable(float *p, const float *grad, float *m, float *v, long n, float grad_scale,
                        float b1, float b2, float eps, float decay, float step_size, float bc2_sqrt);
+
+/// Inverted dropout with DropoutSite's counter-based mask (Sources/Kernels/Dropout.swift), bit for
+/// bit: out[i] = (kept(offset + i) ? inp[i] * scale : 0) + (res ? res[i] : 0), where element j is
+/// kept when the top 24 bits of mix64(key + j * 0xD1B54A32D192ED03) / 2^24 >= p. `out` may alias
+/// `inp` or `res`. AVX2 (the 64-bit multiplies emulated) where the CPU has it.
+void kb_dropout(float *out, const float *inp, const float *res, long n, uint64_t key, long offset, float p, float scale);
+void kb_dropout_portable(float *out, const float *inp, const float *res, long n, uint64_t key, long offset,
+                         float p, float scale);
+
+/// One (sequence, head) block of masked self-attention in one pass (no BLAS call): for the Lq
+/// query rows t, P[t, :L] = softmax(scale · q_t kᵀ); with Pd non-NULL, Pd[t] = dropout of P[t]
+/// (kb_dropout with offset + t · offsetStride); out_t = Σ_j A[t, j] v_j with A = Pd or P. q, k, v
+/// rows have stride ld, P and Pd rows ldp, out rows ldo. The exponential is expf on the portable
+/// path, a polynomial to 2e-7 relative on the AVX2 one. `portable` forces the portable path.
+void kb_attention_forward(const float *q, const float *k, const float *v, long ld, int L, int Lq, int HS, float scale,
+                          float *P, float *Pd, long ldp, float *out, long ldo,
+                          uint64_t key, long offset, long offsetStride, float p, float keepScale, int portable);
+
+/// Its backward, accumulating into dq (Lq rows), dk and dv (L rows), stride ld: with A the
+/// probabilities the forward multiplied v by (dropped out when `dropped`) and P before dropout,
+/// dA = dout vᵀ, dv += Aᵀ dout, dP = dA · keepScale where A != 0 (when dropped),
+/// dS = P ⊙ (dP - Σ_j P dP) · scale, dq += dS k, dk += dSᵀ q. dP (rows ldp) is scratch.
+void kb_attention_backward(const float *q, const float *k, const float *v, float *dq, float *dk, float *dv, long ld,
+                           int L, int Lq, int HS, float scale, const float *P, const float *A, float *dP, long ldp,
+                           const float *dout, long ldo, int dropped, float keepScale, int portable);
+
+/// LayerNorm over rows [n0, n1) of inp [N, C] (torch.nn.LayerNorm): out = (x - mean) rstd w + b,
+/// saving mean and rstd = 1 / sqrt(biased var + eps); and the input gradient of its backward,
+/// accumulated: with g = dy w and x^ = (x - mean) rstd, dinp += rstd (g - mean(g) - x^ mean(g x^)).
+/// Row sums in 8 lanes (AVX2 where the CPU has it).
+void kb_layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *w, const float *b,
+                          long n0, long n1, int C, float eps);
+void kb_layernorm_backward(float *dinp, const float *dout, const float *inp, const float *w,
+                           const float *mean, const float *rstd, long n0, long n1, int C);
+void kb_layernorm_forward_portable(float *out, float *mean, float *rstd, const float *inp, const float *w,
+                                   const float *b, long n0, long n1, int C, float eps);
+void kb_layernorm_backward_portable(float *dinp, const float *dout, const float *inp, const float *w,
+                                    const float *mean, const float *rstd, long n0, long n1, int C);
+
+/// dbias[c] += sum over rows n of dout[n * ld + c], for c in [c0, c1), rows added in order: a
+/// fully connected layer's bias gradient. And LayerNorm's parameter gradients over rows [0, N):
+/// dweight[c] += dy (x - mean) rstd, dbias[c] += dy. Both paths give the same bits (same order, no
+/// fused multiply-add); AVX2 where the CPU has it.
+void kb_bias_grad(float *dbias, const float *dout, long N, long ld, long c0, long c1);
+void kb_bias_grad_portable(float *dbias, const float *dout, long N, long ld, long c0, long c1);
+void kb_layernorm_param_grad(float *dweight, float *dbias, const float *dout, const float *inp,
+                             const float *mean, const float *rstd, long N, long C, long c0, long c1);
+void kb_layernorm_param_grad_portable(float *dweight, float *dbias, const float *dout, const float *inp,
+                                      const float *mean, const float *rstd, long N, long C, long c0, long c1);
 
 #ifdef __cplusplus
 }

@@ -132,7 +132,11 @@ public final class Trainer {
         let testBatches = stride(from: 0, to: test.count, by: bs).map { lo in
             makeBatch(Array(testIds[lo..<min(test.count, lo + bs)]))
         }
-        let evalRunner = try BertRunner(model: model.classifier, maxBatch: bs, maxLength: options.maxLength, training: false)
+        // Activations sized for the longest sentence the epoch (and the test set) actually holds,
+        // not for maxLength: padding is never stored, so this is all a step can touch.
+        func longest(_ batches: [TokenBatch]) -> Int { max(1, batches.map { Int($0.validLength.max() ?? 1) }.max() ?? 1) }
+        try step.runner.resize(maxBatch: min(bs, train.count), maxLength: longest(batches.map(\.batch)))
+        let evalRunner = try BertRunner(model: model.classifier, maxBatch: bs, maxLength: longest(testBatches), training: false)
         onEvent(.started(epoch: state.epoch + 1, batch: state.batch, batchesPerEpoch: batchesPerEpoch, totalSteps: totalSteps))
 
         while state.epoch < options.epochs {
