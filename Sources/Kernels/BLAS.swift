@@ -48,7 +48,7 @@ public enum GEMMBackend: String, Sendable, CaseIterable, CustomStringConvertible
     /// the text came from in the error.
     public init(parsing text: String, source: String) throws {
         guard let backend = GEMMBackend(rawValue: text.lowercased()) else {
-            throw GEMMBackendError(message: "\(source): unknown matrix-product backend \"\(text)\" (expected \(GEMMBackend.allCases.map(\.rawValue).joined(separator: ", ")))")
+            throw GEMMBackendError(message: "\(source): unknown matrix-product backend \"\(text)\" (expected \(GEMMBackend.available.map(\.rawValue).joined(separator: " or ")))")
         }
         guard GEMMBackend.available.contains(backend) else {
             throw GEMMBackendError(message: "\(source): backend \(backend.rawValue) is not available in this build (available: \(GEMMBackend.available.map(\.rawValue).joined(separator: ", ")))")
@@ -229,7 +229,8 @@ package func defaultThreading(for backend: GEMMBackend) -> GEMMThreading {
 /// library itself is held to one thread: its worker threads spin for a while after every call,
 /// and on a machine with as many cores as workers they took CPU from the element-wise kernels
 /// that run between the products (about a tenth of a training step). oneDNN is split the same way
-/// (each part one OpenMP thread). Accelerate threads its own calls, so there the product is one call.
+/// (each part one OpenMP thread). Products with too few rows to split (one sentence) are split by
+/// columns. Accelerate threads its own calls, so there the product is one call.
 public func sgemmSplit(
     transA: Bool, transB: Bool,
     m: Int, n: Int, k: Int,
@@ -265,6 +266,19 @@ package func sgemmSplit(
     }
     // Parts of at least 32 rows and about 2^21 multiply-adds: smaller products stay in one call.
     let minRows = max(32, (1 << 21) / max(1, n * k))
+    let threads = ComputeContext.current.threads
+    if threads > 1 && m < 2 * minRows && m * n * k >= 1 << 22 {
+        // Too few rows to split (one sentence's products): split the columns of C instead, in
+        // parts of at least 64 columns and about 2^21 multiply-adds.
+        prologue?(0..<m)
+        parallelFor(n, minChunk: max(64, (1 << 21) / max(1, m * k))) { cols in
+            let j0 = cols.lowerBound
+            gemmCall(transA: transA, transB: transB, m: m, n: cols.count, k: k, alpha: 1,
+                     a: a, lda: lda, b: b + (transB ? j0 * ldb : j0), ldb: ldb, beta: beta, c: c + j0, ldc: ldc,
+                     backend: backend, threads: 1)
+        }
+        return
+    }
     parallelFor(m, minChunk: minRows) { rows in
         prologue?(rows)
         let r0 = rows.lowerBound

@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import EmotionClassifier
 import FileSafety
+import Kernels
 import Foundation
 import SentencePiece
 

@@ -88,13 +88,14 @@ struct GEMMTests {
         }
     }
 
-    /// The large-product path, split over 2 threads (shapes large enough to split) and as one
-    /// library call, with the prologue writing each part's rows first.
+    /// The large-product path, split over 2 threads (by rows, or by columns when there are too
+    /// few rows) and as one library call, with the prologue run over every row.
     @Test(arguments: GEMMBackend.available)
     func splitAndSingleCallProducts(backend: GEMMBackend) {
         for threading in GEMMThreading.allCases {
             for (transA, transB) in [(false, true), (false, false), (true, false)] {
-                for (m, n, k) in [(1100, 64, 64), (70, 48, 1030)] {
+                // Split by rows; one call (too small to split); split by columns (too few rows).
+                for (m, n, k) in [(1100, 64, 64), (70, 48, 1030), (13, 200, 2000)] {
                     for beta in [Float(0), 1] {
                         ComputeContext(threads: 2, gemm: backend).run {
                             Self.checkProduct(backend, transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1,
@@ -119,22 +120,25 @@ struct GEMMTests {
     /// would oversubscribe the cores.
     @Test func contextReachesWorkerThreadsAndOneDNNStaysOnOneThreadThere() {
         for backend in GEMMBackend.available {
-            ComputeContext(threads: 2, gemm: backend).run {
+            ComputeContext(threads: 8, gemm: backend).run {
                 let lock = NSLock()
-                var seen: [GEMMBackend] = [], ompThreads: [Int] = []
-                parallelFor(2, minChunk: 1) { _ in
+                var seen: [GEMMBackend] = [], ompThreads: [Int] = [], threadIDs = Set<UInt>()
+                parallelFor(8, minChunk: 1) { _ in
+                    usleep(2000)  // so that Dispatch's workers take some parts, not only the calling thread
                     var c = [Float](repeating: 0, count: 4)
                     let a: [Float] = [1, 2, 3, 4]
                     sgemm(transA: false, transB: false, m: 2, n: 2, k: 2, a: a, lda: 2, b: a, ldb: 2, beta: 0, c: &c, ldc: 2)
                     lock.lock()
                     seen.append(ComputeContext.current.gemm)
+                    threadIDs.insert(UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(bitPattern: UInt(pthread_self())))))
                     #if canImport(CDNNL)
                     ompThreads.append(oneDNNThreadsOnThisThread())
                     #endif
                     lock.unlock()
                 }
-                #expect(seen == [backend, backend])
-                if backend == .onednn { #expect(ompThreads == [1, 1], "OpenMP threads per worker: \(ompThreads)") }
+                #expect(threadIDs.count > 1, "the parts all ran on one thread: nothing was tested")
+                #expect(seen == Array(repeating: backend, count: 8))
+                if backend == .onednn { #expect(ompThreads.allSatisfy { $0 == 1 }, "OpenMP threads per worker: \(ompThreads)") }
             }
         }
     }
