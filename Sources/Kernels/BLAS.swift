@@ -30,9 +30,12 @@ public enum GEMMBackend: String, Sendable, CaseIterable, CustomStringConvertible
         #endif
     }
 
-    /// The backend a context gets unless told otherwise: oneDNN where it is linked (measured on
-    /// AVX2, Benchmarks/README.md: as fast as OpenBLAS on the large products of training, several
-    /// times faster on the few-row products of one-sentence inference), else the only one there is.
+    /// The backend a context gets unless told otherwise: oneDNN where it is linked, else the only
+    /// one there is. Measured on 2 AVX2 cores (kobert-bench `--case sgemm-shapes`, GF per CPU
+    /// second, the machine shared): on every large product of training, forward and backward,
+    /// oneDNN is at least as fast as OpenBLAS (no class of shapes where OpenBLAS wins beyond the
+    /// noise, so no dispatch by shape), and on one sentence's products 1.2–1.6× OpenBLAS and
+    /// about 1.1× the engine's few-rows AVX2 kernel.
     public static var platformDefault: GEMMBackend { available[0] }
 
     /// `KOBERT_GEMM` (openblas | onednn | accelerate) from the environment: `nil` when unset or
@@ -213,7 +216,10 @@ package enum GEMMThreading: String, Sendable, CaseIterable {
     case single
 }
 
-/// The threading `sgemmSplit` uses for `backend` unless told otherwise.
+/// The threading `sgemmSplit` uses for `backend` unless told otherwise. oneDNN as one OpenMP-threaded
+/// call did less work per CPU second than split on every measured shape (its idle OpenMP threads
+/// spin), and far less on one sentence's products (2–14 against 36–59 GF per CPU second), so it
+/// is split too: then no OpenMP thread ever runs beside the engine's pool.
 package func defaultThreading(for backend: GEMMBackend) -> GEMMThreading {
     switch backend {
     case .openblas: return .split
