@@ -207,11 +207,40 @@ func sgemmShapesCase(options o: Options) throws {
             shapes.append(Shape(name: "bwd dW \(label) \(c)->\(oc)", transA: true, transB: false, m: oc, k: rows, n: c))
         }
     }
+    // Attention's per-sequence, per-head products (one sentence of 26 tokens, head size 64, q/k/v
+    // rows of the packed [N, 3C] buffer): single-threaded calls, `sgemm` with each library.
+    struct Tiny { let name: String, transA: Bool, transB: Bool, m: Int, k: Int, n: Int, lda: Int, ldb: Int, ldc: Int }
+    let L = 26, HS = 64, T = 27
+    let tiny = [
+        Tiny(name: "attn scores q·kᵀ", transA: false, transB: true, m: L, k: HS, n: L, lda: 2304, ldb: 2304, ldc: T),
+        Tiny(name: "attn context P·v", transA: false, transB: false, m: L, k: L, n: HS, lda: T, ldb: 2304, ldc: 768),
+        Tiny(name: "attn bwd dk dSᵀ·q", transA: true, transB: false, m: L, k: L, n: HS, lda: T, ldb: 2304, ldc: 2304),
+    ]
     var rng = SeededGenerator(seed: 1)
     let maxElements = 4096 * 3072
     let a = (0..<maxElements).map { _ in rng.nextGaussian() }
     let b = (0..<maxElements).map { _ in rng.nextGaussian() }
     var c = [Float](repeating: 0, count: maxElements)
+    for shape in tiny {
+        let (m, k, n) = (shape.m, shape.k, shape.n)
+        let flops = 2.0 * Double(m * k * n)
+        let reps = max(1, Int(4e8 / flops))
+        for backend in GEMMBackend.available {
+            let (times, cpu) = timedRuns(o) {
+                for _ in 0..<reps {
+                    sgemm(transA: shape.transA, transB: shape.transB, m: m, n: n, k: k, a: a, lda: shape.lda, b: b, ldb: shape.ldb,
+                          beta: 0, c: &c, ldc: shape.ldc, backend: backend)
+                }
+            }
+            let ms = median(times) / Double(reps)
+            try emit([
+                "side": "swift", "case": "sgemm-shapes", "shape_name": shape.name, "shape": [m, k, n],
+                "trans": (shape.transA ? "T" : "N") + (shape.transB ? "T" : "N"), "way": "\(backend.rawValue) 1-thread call",
+                "median_ms": ms, "cpu_ms": median(cpu) / Double(reps), "gflops": flops / (ms * 1e6), "threads": 1,
+                "load": (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").first.map(String.init) ?? "",
+            ])
+        }
+    }
     for shape in shapes {
         let (m, k, n) = (shape.m, shape.k, shape.n)
         let flops = 2.0 * Double(m * k * n)
