@@ -238,13 +238,15 @@ def main():
         out.append("")
         out.append(f"sgemm GF/s on BERT's products, each library split over the engine's {gemm_shapes[0]['threads']} threads "
                    "(one single-threaded call per part) and as one call threaded by the library; x · Wᵀ forward, "
-                   "dx = dy · W and dW = dyᵀ · x backward (M×K×N, trans of A and B):")
+                   "dx = dy · W and dW = dyᵀ · x backward (M×K×N, trans of A and B); in brackets GF per CPU second, "
+                   "the fairer figure on a shared machine; attention's per-head products are single-threaded calls:")
         out.append("")
         out += ["| product | M×K×N | " + " | ".join(ways) + " |", "|---|---|" + "---|" * len(ways)]
         for name in dict.fromkeys(r["shape_name"] for r in gemm_shapes):
             rs = {r["way"]: r for r in gemm_shapes if r["shape_name"] == name}
             first = next(iter(rs.values()))
-            cells = [f"{rs[w]['gflops']:.0f}" if w in rs else "—" for w in ways]
+            cells = [f"{rs[w]['gflops']:.0f} ({rs[w]['gflops'] * rs[w]['median_ms'] / rs[w]['cpu_ms']:.0f})" if w in rs else "—"
+                     for w in ways]
             out.append(f"| {name} ({first['trans']}) | {'×'.join(map(str, first['shape']))} | " + " | ".join(cells) + " |")
     print("\n".join(out))
 
