@@ -11,16 +11,26 @@ struct GEMMTests {
     static func reference(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                           a: [Float], lda: Int, b: [Float], ldb: Int, beta: Float, c: [Float], ldc: Int) -> [Float] {
         var out = c
-        for i in 0..<m {
-            for j in 0..<n {
-                var s = 0.0
-                for p in 0..<k {
-                    let av = transA ? a[p * lda + i] : a[i * lda + p]
-                    let bv = transB ? b[j * ldb + p] : b[p * ldb + j]
-                    s += Double(av) * Double(bv)
+        // Raw pointers: the tests run unoptimized, and the largest product here has 5 M terms.
+        a.withUnsafeBufferPointer { a in
+            b.withUnsafeBufferPointer { b in
+                out.withUnsafeMutableBufferPointer { out in
+                    let (sa, ta) = transA ? (1, lda) : (lda, 1)  // strides of op(A) along i and p
+                    let (tb, sb) = transB ? (1, ldb) : (ldb, 1)  // strides of op(B) along p and j
+                    for i in 0..<m {
+                        for j in 0..<n {
+                            var s = 0.0
+                            var ia = i * sa, ib = j * sb
+                            for _ in 0..<k {
+                                s += Double(a[ia]) * Double(b[ib])
+                                ia += ta
+                                ib += tb
+                            }
+                            let old = beta == 0 ? 0 : Double(beta) * Double(c[i * ldc + j])  // beta 0 ignores C (even NaN)
+                            out[i * ldc + j] = Float(Double(alpha) * s + old)
+                        }
+                    }
                 }
-                let old = beta == 0 ? 0 : Double(beta) * Double(c[i * ldc + j])  // beta 0 ignores C (even NaN)
-                out[i * ldc + j] = Float(Double(alpha) * s + old)
             }
         }
         return out
