@@ -9,14 +9,12 @@ struct GEMMBackendTests {
     /// The PyTorch parity tests (forward layer by layer, loss and every gradient, ten AdamW
     /// steps) inside a context with the backend, on 2 threads.
     @Test(arguments: GEMMBackend.available)
-    func parityWithPyTorch(backend: GEMMBackend) async throws {
-        try await offCooperativePool {
-            let parity = try BertParityTests()
-            try ComputeContext(threads: 2, gemm: backend).run {
-                try parity.forwardMatchesPyTorchLayerByLayer()
-                try parity.lossAndEveryGradientMatchPyTorch()
-                try parity.tenOptimizerStepsMatchPyTorch()
-            }
+    func parityWithPyTorch(backend: GEMMBackend) throws {
+        let parity = try BertParityTests()
+        try ComputeContext(threads: 2, gemm: backend).run {
+            try parity.forwardMatchesPyTorchLayerByLayer()
+            try parity.lossAndEveryGradientMatchPyTorch()
+            try parity.tenOptimizerStepsMatchPyTorch()
         }
     }
 
@@ -43,9 +41,8 @@ struct GEMMBackendTests {
 
     /// Two runs with the same backend and thread count give the same weights bit for bit.
     @Test(arguments: GEMMBackend.available)
-    func trainingIsBitReproducible(backend: GEMMBackend) async throws {
-        let first = try await offCooperativePool { try Self.train(backend: backend, threads: 2) }
-        let second = try await offCooperativePool { try Self.train(backend: backend, threads: 2) }
+    func trainingIsBitReproducible(backend: GEMMBackend) throws {
+        let first = try Self.train(backend: backend, threads: 2), second = try Self.train(backend: backend, threads: 2)
         let differing = zip(first, second).filter { $0.bitPattern != $1.bitPattern }.count
         #expect(first.count == second.count && differing == 0, "\(backend): \(differing) of \(first.count) weights differ")
         // The training moved the weights (so the comparison compares something).
@@ -54,16 +51,5 @@ struct GEMMBackendTests {
                                                           attentionProbsDropoutProb: 0.1, classifierDropout: 0.5, numLabels: 7), seed: 5)
         let initial = Array(UnsafeBufferPointer(start: model.weights.base, count: model.weights.count))
         #expect(zip(first, initial).filter { $0 != $1 }.count > first.count / 2)
-    }
-}
-
-/// Runs `body` on a thread of its own and waits for it without holding one of Swift's cooperative
-/// threads (one per core): these tests compute for seconds, and blocking the pool stalls the
-/// suites that time real requests (the server's drain tests) when everything runs at once.
-func offCooperativePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        let thread = Thread { continuation.resume(with: Result { try body() }) }
-        thread.stackSize = 16 << 20
-        thread.start()
     }
 }

@@ -68,17 +68,15 @@ struct GEMMTests {
     }
 
     @Test(arguments: GEMMBackend.available)
-    func sgemmMatchesTheDefinition(backend: GEMMBackend) async throws {
-        try await offCooperativePool {
-            for (transA, transB) in [(false, false), (false, true), (true, false), (true, true)] {
-                for (m, n, k) in [(1, 1, 1), (7, 5, 3), (13, 37, 64), (33, 17, 129), (64, 96, 40)] {
-                    for (alpha, beta) in [(Float(1), Float(0)), (1, 1), (0.5, 0), (-2, 0.25)] {
-                        for pad in [0, 3] {
-                            Self.checkProduct(backend, transA: transA, transB: transB, m: m, n: n, k: k,
-                                              alpha: alpha, beta: beta, pad: pad) { a, lda, b, ldb, c, ldc in
-                                sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
-                                      b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, backend: backend)
-                            }
+    func sgemmMatchesTheDefinition(backend: GEMMBackend) {
+        for (transA, transB) in [(false, false), (false, true), (true, false), (true, true)] {
+            for (m, n, k) in [(1, 1, 1), (7, 5, 3), (13, 37, 64), (33, 17, 129), (64, 96, 40)] {
+                for (alpha, beta) in [(Float(1), Float(0)), (1, 1), (0.5, 0), (-2, 0.25)] {
+                    for pad in [0, 3] {
+                        Self.checkProduct(backend, transA: transA, transB: transB, m: m, n: n, k: k,
+                                          alpha: alpha, beta: beta, pad: pad) { a, lda, b, ldb, c, ldc in
+                            sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                                  b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, backend: backend)
                         }
                     }
                 }
@@ -88,15 +86,13 @@ struct GEMMTests {
 
     /// m = 0 or n = 0 touch nothing; k = 0 leaves beta · C (zero for beta 0, even over NaN).
     @Test(arguments: GEMMBackend.available)
-    func emptyProducts(backend: GEMMBackend) async throws {
-        try await offCooperativePool {
-            for (m, n, k) in [(0, 5, 3), (4, 0, 3), (4, 5, 0), (0, 0, 0)] {
-                for beta in [Float(0), 1, 2] {
-                    Self.checkProduct(backend, transA: false, transB: true, m: m, n: n, k: k, alpha: 1, beta: beta, pad: 1) {
-                        a, lda, b, ldb, c, ldc in
-                        sgemm(transA: false, transB: true, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb,
-                              beta: beta, c: c, ldc: ldc, backend: backend)
-                    }
+    func emptyProducts(backend: GEMMBackend) {
+        for (m, n, k) in [(0, 5, 3), (4, 0, 3), (4, 5, 0), (0, 0, 0)] {
+            for beta in [Float(0), 1, 2] {
+                Self.checkProduct(backend, transA: false, transB: true, m: m, n: n, k: k, alpha: 1, beta: beta, pad: 1) {
+                    a, lda, b, ldb, c, ldc in
+                    sgemm(transA: false, transB: true, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb,
+                          beta: beta, c: c, ldc: ldc, backend: backend)
                 }
             }
         }
@@ -105,24 +101,22 @@ struct GEMMTests {
     /// The large-product path, split over 2 threads (by rows, or by columns when there are too
     /// few rows) and as one library call, with the prologue run over every row.
     @Test(arguments: GEMMBackend.available)
-    func splitAndSingleCallProducts(backend: GEMMBackend) async throws {
-        try await offCooperativePool {
-            for threading in GEMMThreading.allCases {
-                for (transA, transB) in [(false, true), (false, false), (true, false)] {
-                    // Split by rows; one call (too small to split); split by columns (too few rows).
-                    for (m, n, k) in [(1100, 64, 64), (70, 48, 1030), (13, 200, 2000)] {
-                        for beta in [Float(0), 1] {
-                            ComputeContext(threads: 2, gemm: backend).run {
-                                Self.checkProduct(backend, transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1,
-                                                  beta: beta, pad: 2) { a, lda, b, ldb, c, ldc in
-                                    var covered = [Bool](repeating: false, count: m)
-                                    let lock = NSLock()
-                                    sgemmSplit(transA: transA, transB: transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb,
-                                               beta: beta, c: c, ldc: ldc, backend: backend, threading: threading) { rows in
-                                        lock.lock(); for r in rows { covered[r] = true }; lock.unlock()
-                                    }
-                                    #expect(covered.allSatisfy { $0 }, "\(backend) \(threading): the prologue missed rows")
+    func splitAndSingleCallProducts(backend: GEMMBackend) {
+        for threading in GEMMThreading.allCases {
+            for (transA, transB) in [(false, true), (false, false), (true, false)] {
+                // Split by rows; one call (too small to split); split by columns (too few rows).
+                for (m, n, k) in [(1100, 64, 64), (70, 48, 1030), (13, 200, 2000)] {
+                    for beta in [Float(0), 1] {
+                        ComputeContext(threads: 2, gemm: backend).run {
+                            Self.checkProduct(backend, transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1,
+                                              beta: beta, pad: 2) { a, lda, b, ldb, c, ldc in
+                                var covered = [Bool](repeating: false, count: m)
+                                let lock = NSLock()
+                                sgemmSplit(transA: transA, transB: transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb,
+                                           beta: beta, c: c, ldc: ldc, backend: backend, threading: threading) { rows in
+                                    lock.lock(); for r in rows { covered[r] = true }; lock.unlock()
                                 }
+                                #expect(covered.allSatisfy { $0 }, "\(backend) \(threading): the prologue missed rows")
                             }
                         }
                     }
@@ -186,24 +180,11 @@ struct GEMMTests {
 /// The kernel tests whose products go through the GEMM seam (linear layers, attention, the few-rows
 /// kernel against the library), against PyTorch's numbers, under each backend in turn.
 @Test(arguments: GEMMBackend.available)
-func gemmKernelTestsUnderEachBackend(backend: GEMMBackend) async throws {
-    try await offCooperativePool {
-        let tests = try KernelTests()
-        try ComputeContext(threads: 2, gemm: backend).run {
-            try tests.linearForwardAndBackward()
-            try tests.linearFewRowsMatchesBLASAtModelShapes()
-            try tests.maskedAttentionForwardAndBackward()
-        }
-    }
-}
-
-/// Runs `body` on a thread of its own and waits for it without holding one of Swift's cooperative
-/// threads (one per core): these tests compute for seconds, and blocking the pool stalls the
-/// suites that time real requests (the server's drain tests) when everything runs at once.
-func offCooperativePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        let thread = Thread { continuation.resume(with: Result { try body() }) }
-        thread.stackSize = 16 << 20
-        thread.start()
+func gemmKernelTestsUnderEachBackend(backend: GEMMBackend) throws {
+    let tests = try KernelTests()
+    try ComputeContext(threads: 2, gemm: backend).run {
+        try tests.linearForwardAndBackward()
+        try tests.linearFewRowsMatchesBLASAtModelShapes()
+        try tests.maskedAttentionForwardAndBackward()
     }
 }
