@@ -3,7 +3,7 @@ import PackageDescription
 
 // Dependencies run one way: Kernels, SafeTensors -> BERT -> EmotionClassifier <- SentencePiece;
 // FileSafety (atomic writes, output locks, plain file reads) under SafeTensors, BERT, EmotionClassifier and the tool.
-// The command-line tool depends only on EmotionClassifier (and FileSafety).
+// The command-line tool depends only on EmotionClassifier (and FileSafety; Kernels for its compute context).
 let package = Package(
     name: "kobert-emotion",
     platforms: [.macOS(.v13), .iOS(.v16)],
@@ -40,11 +40,22 @@ let package = Package(
             path: "Sources/CBLAS",
             providers: [.apt(["libopenblas-dev"])]
         ),
+        // oneDNN on Linux (libdnnl-dev; Debian ships no pkg-config file for it): the default
+        // matrix-product backend there, OpenBLAS the other (GEMMBackend, Kernels/BLAS.swift).
+        .systemLibrary(
+            name: "CDNNL",
+            path: "Sources/CDNNL",
+            providers: [.apt(["libdnnl-dev"])]
+        ),
         // AVX2 kernels chosen at run time (no CPU-specific compiler flags, so dependents can build it).
         .target(name: "CKernels"),
         .target(
             name: "Kernels",
-            dependencies: ["CKernels", .target(name: "CBLAS", condition: .when(platforms: [.linux]))],
+            dependencies: [
+                "CKernels",
+                .target(name: "CBLAS", condition: .when(platforms: [.linux])),
+                .target(name: "CDNNL", condition: .when(platforms: [.linux])),
+            ],
             // Raw-pointer kernels shared across threads by design: Swift 5 mode, where sending
             // pointers into parallel loops is not a compile error.
             swiftSettings: [.swiftLanguageMode(.v5)]
@@ -97,6 +108,7 @@ let package = Package(
                 "HubClient",
                 "FileSafety",
                 "EmotionServer",
+                "Kernels",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

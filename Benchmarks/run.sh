@@ -36,13 +36,16 @@ meta() { printf '{"side": "meta", "what": "%s", "value": "%s"}\n' "$1" "$2" >> "
 meta "Date" "$(date -u '+%Y-%m-%d %H:%M UTC')"
 meta "Machine" "$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(free -g | awk '/Mem:/ {print $2}') GiB; $THREADS threads on every side"
 meta "Versions" "$(swift --version 2>&1 | head -1 | sed 's/"//g'); OpenBLAS $(readlink -f /usr/lib/x86_64-linux-gnu/libopenblas.so.0 | sed 's/.*libopenblas[^0-9]*//'); $("$PYTHON" -c 'import torch, transformers, onnxruntime; print(f"torch {torch.__version__}, transformers {transformers.__version__}, onnxruntime {onnxruntime.__version__}")')"
+meta "Matrix products (Swift; a column per library)" "$("$CLI" --version | tail -n 1); CPU flags: $(grep -o -w 'avx2\|avx512f\|avx512_bf16\|amx_bf16' /proc/cpuinfo | sort -u | tr '\n' ' ')"
 meta "Load average at start (1/5/15 min)" "$(cut -d' ' -f1-3 /proc/loadavg)"
 
 run() {  # side case iterations warmup
     local side=$1 case=$2 n=$3 w=$4
     echo "[$(date +%T) load $(cut -d' ' -f1 /proc/loadavg)] $side $case" >&2
     case $side in
-        swift) "$BIN" --case "$case" --iterations "$n" --warmup "$w" --threads "$THREADS" --workload "$OUT/workload.json" --csv "$CSV" >> "$RESULTS" ;;
+        swift|swift-onednn)  # the engine with OpenBLAS, then with oneDNN
+            [ "$side" = swift ] && gemm=openblas || gemm=onednn
+            KOBERT_GEMM=$gemm "$BIN" --case "$case" --iterations "$n" --warmup "$w" --threads "$THREADS" --workload "$OUT/workload.json" --csv "$CSV" >> "$RESULTS" ;;
         pytorch) "$PYTHON" Benchmarks/baseline.py --case "$case" --iterations "$n" --warmup "$w" --threads "$THREADS" --workload "$OUT/workload.json" \
                      --csv "$CSV" --spm Sources/SentencePiece/Resources/emotion-dialogue.model >> "$RESULTS" ;;
         onnx) "$PYTHON" Benchmarks/baseline.py --case "ort-$case" --iterations "$n" --warmup "$w" --threads "$THREADS" --workload "$OUT/workload.json" --onnx "$OUT/kobert.onnx" >> "$RESULTS" ;;
@@ -68,7 +71,8 @@ PY
 }
 TEXT=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["single_text"])' "$OUT/workload.json")
 SPM=Sources/SentencePiece/Resources/emotion-dialogue.model
-whole swift startup "$STARTUP_ITERS" "$CLI" predict --model "$OUT/kobert-random" "$TEXT"
+whole swift startup "$STARTUP_ITERS" env KOBERT_GEMM=openblas "$CLI" predict --model "$OUT/kobert-random" "$TEXT"
+whole swift-onednn startup "$STARTUP_ITERS" env KOBERT_GEMM=onednn "$CLI" predict --model "$OUT/kobert-random" "$TEXT"
 whole pytorch startup "$STARTUP_ITERS" "$PYTHON" Benchmarks/baseline.py --case startup-pytorch --threads "$THREADS" --model "$OUT/kobert-random" --spm "$SPM" --text "$TEXT"
 whole onnx startup "$STARTUP_ITERS" "$PYTHON" Benchmarks/baseline.py --case startup-onnx --threads "$THREADS" --onnx "$OUT/kobert.onnx" --spm "$SPM" --text "$TEXT"
 
@@ -93,13 +97,14 @@ PY
 fi
 
 # Sides alternate case by case so that a change in machine load hits both alike.
-run swift sgemm 5 1;            run pytorch sgemm 5 1
+run swift sgemm 5 1;  run swift-onednn sgemm 5 1;            run pytorch sgemm 5 1
 run swift tokenizer 5 1;        run pytorch tokenizer 5 1
-run swift infer-b1 "$INFER_ITERS" 3;  run pytorch infer-b1 "$INFER_ITERS" 3;  run onnx infer-b1 "$INFER_ITERS" 3
-run swift infer-b64 "$B64_ITERS" 1;  run pytorch infer-b64 "$B64_ITERS" 1;  run onnx infer-b64 "$B64_ITERS" 1
-run swift infer-b64-cut "$B64_ITERS" 1;  run pytorch infer-b64-cut "$B64_ITERS" 1;  run onnx infer-b64-cut "$B64_ITERS" 1
-run swift train-padded "$TRAIN_ITERS" 1;  run pytorch train-padded "$TRAIN_ITERS" 1
-run swift train-cut "$TRAIN_ITERS" 1;     run pytorch train-cut "$TRAIN_ITERS" 1
+run swift infer-b1 "$INFER_ITERS" 3;  run swift-onednn infer-b1 "$INFER_ITERS" 3;  run pytorch infer-b1 "$INFER_ITERS" 3;  run onnx infer-b1 "$INFER_ITERS" 3
+run swift infer-b64 "$B64_ITERS" 1;  run swift-onednn infer-b64 "$B64_ITERS" 1;  run pytorch infer-b64 "$B64_ITERS" 1;  run onnx infer-b64 "$B64_ITERS" 1
+run swift infer-b64-cut "$B64_ITERS" 1;  run swift-onednn infer-b64-cut "$B64_ITERS" 1;  run pytorch infer-b64-cut "$B64_ITERS" 1;  run onnx infer-b64-cut "$B64_ITERS" 1
+run swift train-padded "$TRAIN_ITERS" 1;  run swift-onednn train-padded "$TRAIN_ITERS" 1;  run pytorch train-padded "$TRAIN_ITERS" 1
+run swift train-cut "$TRAIN_ITERS" 1;  run swift-onednn train-cut "$TRAIN_ITERS" 1;     run pytorch train-cut "$TRAIN_ITERS" 1
+run swift sgemm-shapes 3 1     # both libraries, BERT's products
 run swift kernels 2 1
 run swift baseline "$BASELINE_ITERS" 1
 echo "[$(date +%T) load $(cut -d' ' -f1 /proc/loadavg)] sklearn baseline" >&2

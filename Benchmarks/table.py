@@ -59,7 +59,7 @@ def fit_step_time(results):
 
 
 def main():
-    results, meta = {}, []
+    results, meta, gemm_shapes = {}, [], []
     with open(sys.argv[1]) as f:
         for line in f:
             if not line.strip():
@@ -67,12 +67,15 @@ def main():
             r = json.loads(line)
             if r["side"] == "meta":
                 meta.append(r)
-            else:
-                results.setdefault(r["side"], {})[r["case"]] = r
+            elif r["case"] == "sgemm-shapes":
+                gemm_shapes.append(r)
+            else:  # the Swift engine's lines name their matrix-product library: a column each
+                side = "swift-onednn" if r["side"] == "swift" and r.get("gemm") == "onednn" else r["side"]
+                results.setdefault(side, {})[r["case"]] = r
     with open(sys.argv[2]) as f:
         work = json.load(f)
-    sides = [s for s in ("swift", "pytorch", "onnx") if s in results]
-    names = {"swift": "Swift", "pytorch": "PyTorch", "onnx": "ONNX Runtime"}
+    sides = [s for s in ("swift", "swift-onednn", "pytorch", "onnx") if s in results]
+    names = {"swift": "Swift OpenBLAS", "swift-onednn": "Swift oneDNN", "pytorch": "PyTorch", "onnx": "ONNX Runtime"}
     out = []
     for m in meta:
         out.append(f"- {m['what']}: {m['value']}")
@@ -97,16 +100,16 @@ def main():
             ("(d) sgemm 4096×768×3072", "sgemm"),
             ("(e) whole process: load the model, classify 1 sentence", "startup")]
     header = "| case | " + " | ".join(f"{names[s]} wall (CPU)" for s in sides)
-    header += " | Swift/PyTorch | Swift/ONNX |"
-    out += [header, "|" + "---|" * (3 + len(sides))]
+    header += " | Swift/PyTorch | Swift/ONNX | oneDNN/OpenBLAS | oneDNN/ONNX |"
+    out += [header, "|" + "---|" * (5 + len(sides))]
     for label, case in rows:
         cells = []
         for s in sides:
             r = results[s].get(case)
             cells.append(f"{fmt_ms(r['median_ms'])} ({fmt_ms(r['cpu_ms'])})" if r and "cpu_ms" in r else "—")
         ratios = []
-        for other in ("pytorch", "onnx"):
-            a, b = results.get("swift", {}).get(case), results.get(other, {}).get(case)
+        for mine, other in (("swift", "pytorch"), ("swift", "onnx"), ("swift-onednn", "swift"), ("swift-onednn", "onnx")):
+            a, b = results.get(mine, {}).get(case), results.get(other, {}).get(case)
             ratios.append(f"{a['median_ms'] / b['median_ms']:.2f}" if a and b else "—")
         out.append(f"| {label} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
     out.append("")
@@ -245,6 +248,21 @@ def main():
                    f"{b['sentences_per_s']:,.0f} sentences/s (predict_proba) | {a['median_ms'] / b['median_ms']:.2f} |")
         a, b = sw["baseline-fit"], sk["baseline-fit"]
         out.append(f"| test accuracy, macro-F1 | {a['accuracy']:.4f}, {a['macro_f1']:.4f} | {b['accuracy']:.4f}, {b['macro_f1']:.4f} | |")
+    if gemm_shapes:
+        ways = list(dict.fromkeys(r["way"] for r in gemm_shapes))
+        out.append("")
+        out.append(f"sgemm GF/s on BERT's products, each library split over the engine's {gemm_shapes[0]['threads']} threads "
+                   "(one single-threaded call per part) and as one call threaded by the library; x · Wᵀ forward, "
+                   "dx = dy · W and dW = dyᵀ · x backward (M×K×N, trans of A and B); in brackets GF per CPU second, "
+                   "the fairer figure on a shared machine; attention's per-head products are single-threaded calls:")
+        out.append("")
+        out += ["| product | M×K×N | " + " | ".join(ways) + " |", "|---|---|" + "---|" * len(ways)]
+        for name in dict.fromkeys(r["shape_name"] for r in gemm_shapes):
+            rs = {r["way"]: r for r in gemm_shapes if r["shape_name"] == name}
+            first = next(iter(rs.values()))
+            cells = [f"{rs[w]['gflops']:.0f} ({rs[w]['gflops'] * rs[w]['median_ms'] / rs[w]['cpu_ms']:.0f})" if w in rs else "—"
+                     for w in ways]
+            out.append(f"| {name} ({first['trans']}) | {'×'.join(map(str, first['shape']))} | " + " | ".join(cells) + " |")
     print("\n".join(out))
 
 

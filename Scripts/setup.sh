@@ -1,6 +1,7 @@
 #!/bin/sh
 # Installs what kobert-emotion needs to build, on a fresh machine:
-#   Linux (Debian/Ubuntu): OpenBLAS (libopenblas-dev), via apt-get, as root or through sudo.
+#   Linux (Debian/Ubuntu): OpenBLAS (libopenblas-dev) and oneDNN (libdnnl-dev), via apt-get, as root
+#   or through sudo.
 #   macOS: nothing (Accelerate ships with the system).
 # Safe to run again; it changes nothing else.
 set -eu
@@ -12,15 +13,15 @@ Darwin)
     ;;
 Linux) ;;
 *)
-    echo "setup: unsupported system $(uname -s); install a CBLAS (OpenBLAS) by hand" >&2
+    echo "setup: unsupported system $(uname -s); install OpenBLAS and oneDNN by hand" >&2
     exit 1
     ;;
 esac
 
-packages="libopenblas-dev"
+packages="libopenblas-dev libdnnl-dev"
 
 if ! command -v apt-get >/dev/null 2>&1; then
-    echo "setup: no apt-get here; install OpenBLAS's development files ($packages on Debian) with your package manager" >&2
+    echo "setup: no apt-get here; install the development files of OpenBLAS and oneDNN ($packages on Debian) with your package manager" >&2
     exit 1
 fi
 

@@ -3,11 +3,13 @@
 // PyTorch / ONNX Runtime side is Benchmarks/baseline.py.
 //
 //   kobert-bench --case workload --csv DATA.csv > workload.json
-//   kobert-bench --case NAME --iterations N --workload workload.json [--warmup W] [--threads T]
+//   kobert-bench --case NAME --iterations N --workload workload.json [--warmup W] [--threads T] [--gemm openblas|onednn]
 //   kobert-bench --case tokenizer --csv DATA.csv --iterations N
 //
-// Cases: workload, train-padded, train-cut, infer-b1, infer-b64, infer-b64-cut, sgemm, kernels, tokenizer,
+// Cases: workload, train-padded, train-cut, infer-b1, infer-b64, infer-b64-cut, sgemm, sgemm-shapes, kernels, tokenizer,
 // profile (train-cut's steps taken apart by the engine's timers), profile-padded.
+// The matrix-product backend is --gemm, else KOBERT_GEMM, else the platform's default; every line
+// names it ("gemm").
 import BERT
 import EmotionClassifier
 import Foundation
@@ -28,6 +30,7 @@ struct Options {
     var workload = ""
     var csv = ""
     var model = ""
+    var gemm: GEMMBackend?
 }
 
 struct UsageError: Error, CustomStringConvertible {
@@ -56,6 +59,7 @@ func parseOptions(_ args: [String]) throws -> Options {
         case "--workload": o.workload = try value()
         case "--csv": o.csv = try value()
         case "--model": o.model = try value()
+        case "--gemm": o.gemm = try GEMMBackend(parsing: try value(), source: "--gemm")
         default: throw UsageError(description: "unknown argument \(args[i])")
         }
         i += 1
@@ -108,8 +112,10 @@ func median(_ xs: [Double]) -> Double {
     return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
 }
 
-/// Prints one result line as JSON (sorted keys).
+/// Prints one result line as JSON (sorted keys), with the context's matrix-product backend.
 func emit(_ fields: [String: Any]) throws {
+    var fields = fields
+    if fields["gemm"] == nil { fields["gemm"] = ComputeContext.current.gemm.rawValue }
     let data = try JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])
     print(String(decoding: data, as: UTF8.self))
 }
@@ -276,6 +282,87 @@ func sgemmCase(options o: Options) throws {
     ])
 }
 
+/// GF/s of every backend this build has, split over the engine's threads and as one library call,
+/// on BERT's products: the forward ones (x · Wᵀ) at 64 × 64 padded tokens (4096 rows), one real
+/// packed batch (870 rows) and one sentence (13 rows), and the backward ones (dx = dy · W,
+/// dW = dyᵀ · x) at 4096 and 870 rows; up to 32 rows also the engine's few-rows AVX2 kernel.
+/// One line per shape and way, "way" naming the backend and threading.
+func sgemmShapesCase(options o: Options) throws {
+    struct Shape { let name: String, transA: Bool, transB: Bool, m: Int, k: Int, n: Int }
+    var shapes: [Shape] = []
+    for (rows, label) in [(4096, "64x64"), (870, "batch"), (13, "sentence")] {
+        for (c, oc) in [(768, 3072), (3072, 768), (768, 768)] {
+            shapes.append(Shape(name: "fwd \(label) \(c)->\(oc)", transA: false, transB: true, m: rows, k: c, n: oc))
+            if rows == 13 { continue }
+            shapes.append(Shape(name: "bwd dx \(label) \(c)->\(oc)", transA: false, transB: false, m: rows, k: oc, n: c))
+            shapes.append(Shape(name: "bwd dW \(label) \(c)->\(oc)", transA: true, transB: false, m: oc, k: rows, n: c))
+        }
+    }
+    // Attention's per-sequence, per-head products (one sentence of 26 tokens, head size 64, q/k/v
+    // rows of the packed [N, 3C] buffer): single-threaded calls, `sgemm` with each library.
+    struct Tiny { let name: String, transA: Bool, transB: Bool, m: Int, k: Int, n: Int, lda: Int, ldb: Int, ldc: Int }
+    let L = 26, HS = 64, T = 27
+    let tiny = [
+        Tiny(name: "attn scores q·kᵀ", transA: false, transB: true, m: L, k: HS, n: L, lda: 2304, ldb: 2304, ldc: T),
+        Tiny(name: "attn context P·v", transA: false, transB: false, m: L, k: L, n: HS, lda: T, ldb: 2304, ldc: 768),
+        Tiny(name: "attn bwd dk dSᵀ·q", transA: true, transB: false, m: L, k: L, n: HS, lda: T, ldb: 2304, ldc: 2304),
+    ]
+    var rng = SeededGenerator(seed: 1)
+    let maxElements = 4096 * 3072
+    let a = (0..<maxElements).map { _ in rng.nextGaussian() }
+    let b = (0..<maxElements).map { _ in rng.nextGaussian() }
+    var c = [Float](repeating: 0, count: maxElements)
+    for shape in tiny {
+        let (m, k, n) = (shape.m, shape.k, shape.n)
+        let flops = 2.0 * Double(m * k * n)
+        let reps = max(1, Int(4e8 / flops))
+        for backend in GEMMBackend.available {
+            let (times, cpu) = timedRuns(o) {
+                for _ in 0..<reps {
+                    sgemm(transA: shape.transA, transB: shape.transB, m: m, n: n, k: k, a: a, lda: shape.lda, b: b, ldb: shape.ldb,
+                          beta: 0, c: &c, ldc: shape.ldc, backend: backend)
+                }
+            }
+            let ms = median(times) / Double(reps)
+            try emit([
+                "side": "swift", "case": "sgemm-shapes", "shape_name": shape.name, "shape": [m, k, n],
+                "trans": (shape.transA ? "T" : "N") + (shape.transB ? "T" : "N"), "way": "\(backend.rawValue) 1-thread call",
+                "median_ms": ms, "cpu_ms": median(cpu) / Double(reps), "gflops": flops / (ms * 1e6), "threads": 1,
+                "load": (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").first.map(String.init) ?? "",
+            ])
+        }
+    }
+    for shape in shapes {
+        let (m, k, n) = (shape.m, shape.k, shape.n)
+        let flops = 2.0 * Double(m * k * n)
+        let reps = max(1, Int(4e8 / flops))  // at least ~3 ms per timing
+        let lda = shape.transA ? m : k, ldb = shape.transB ? k : n
+        var ways: [(String, () -> Void)] = []
+        for backend in GEMMBackend.available {
+            // OpenBLAS is held to one thread for the process: as one call it would use one core.
+            for threading in GEMMThreading.allCases where backend != .openblas || threading == .split {
+                ways.append(("\(backend.rawValue) \(threading.rawValue)", {
+                    sgemmSplit(transA: shape.transA, transB: shape.transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb,
+                               beta: 0, c: &c, ldc: n, backend: backend, threading: threading)
+                }))
+            }
+        }
+        if m <= Linear.fewRowsLimit && shape.transB && !shape.transA {
+            ways.append(("few-rows avx2", { Linear.forwardFewRows(out: &c, inp: a, weight: b, bias: nil, N: m, C: k, OC: n) }))
+        }
+        for (way, body) in ways {
+            let (times, cpu) = timedRuns(o) { for _ in 0..<reps { body() } }
+            let ms = median(times) / Double(reps)
+            try emit([
+                "side": "swift", "case": "sgemm-shapes", "shape_name": shape.name, "shape": [m, k, n],
+                "trans": (shape.transA ? "T" : "N") + (shape.transB ? "T" : "N"), "way": way,
+                "median_ms": ms, "cpu_ms": median(cpu) / Double(reps), "gflops": flops / (ms * 1e6), "threads": o.threads,
+                "load": (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").first.map(String.init) ?? "",
+            ])
+        }
+    }
+}
+
 /// Times each kernel of one training step in isolation at the padded training shape (B 64, T 64)
 /// and multiplies by how often a step calls it: where a step's time goes.
 func kernelsCase(options o: Options) throws {
@@ -389,7 +476,8 @@ func run() throws {
     let o = try parseOptions(CommandLine.arguments)
     // The engine splits its products over these threads; BLAS stays on one.
     holdBLASToOneThread()
-    try ComputeContext(threads: o.threads).run { try runCase(o) }
+    let gemm = try o.gemm ?? GEMMBackend.fromEnvironment()
+    try ComputeContext(threads: o.threads, gemm: gemm).run { try runCase(o) }
 }
 
 func runCase(_ o: Options) throws {
@@ -423,11 +511,12 @@ func runCase(_ o: Options) throws {
     case "infer-b64": try inferCase("infer-b64", batch: try workload().padded, options: o)
     case "infer-b64-cut": try inferCase("infer-b64-cut", batch: try workload().cut[0], options: o)
     case "sgemm": try sgemmCase(options: o)
+    case "sgemm-shapes": try sgemmShapesCase(options: o)
     case "profile": try profileCase("profile", batches: try workload().cut, options: o)
     case "profile-padded": try profileCase("profile-padded", batches: [try workload().padded], options: o)
     case "kernels": try kernelsCase(options: o)
     default:
-        throw UsageError(description: "unknown --case \"\(o.caseName)\" (workload, save-model, baseline, train-padded, train-cut, infer-b1, infer-b64, infer-b64-cut, sgemm, profile, profile-padded, kernels, tokenizer)")
+        throw UsageError(description: "unknown --case \"\(o.caseName)\" (workload, save-model, baseline, train-padded, train-cut, infer-b1, infer-b64, infer-b64-cut, sgemm, sgemm-shapes, profile, profile-padded, kernels, tokenizer)")
     }
 }
 

@@ -5,7 +5,8 @@ import CKernels
 /// Shapes: N rows (B*T), C input channels, OC output channels.
 public enum Linear {
     /// Up to this many rows, `forward` uses the few-rows kernel (`kb_gemm_nt_rows`, AVX2) instead
-    /// of BLAS, whose packing of the weight matrix dominates small products (batch-1 inference).
+    /// of OpenBLAS, whose packing of the weight matrix dominates small products (batch-1
+    /// inference); with oneDNN the library itself is used.
     /// Zero where that kernel has no fast path on this CPU.
     package static let fewRowsLimit = kb_gemm_nt_fast() != 0 ? 32 : 0
 
@@ -15,7 +16,9 @@ public enum Linear {
         weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
         N: Int, C: Int, OC: Int
     ) {
-        if N <= fewRowsLimit {
+        // oneDNN (its products split by columns for few rows) is faster than the few-rows kernel
+        // on one sentence's products (Benchmarks/Swift, case sgemm-shapes).
+        if N <= fewRowsLimit && ComputeContext.current.gemm != .onednn {
             forwardFewRows(out: out, inp: inp, weight: weight, bias: bias, N: N, C: C, OC: OC)
             return
         }

@@ -23,7 +23,11 @@ struct Evaluate: ParsableCommand {
     @Flag(name: .long, help: "Print the metrics as JSON.")
     var json = false
 
-    func run() throws {
+    @OptionGroup var compute: ComputeArguments
+
+    func run() throws { try compute.run { try runInContext() } }
+
+    func runInContext() throws {
         let directory = try modelArgument.directory()
         let model = try loadSentenceClassifier(directory: directory, storage: .mapped)
         var options = try data.options()
@@ -98,7 +102,11 @@ struct CheckParity: ParsableCommand {
     @Option(name: .long, help: "Allowed relative error (|ours - torch| <= rtol * |torch|, plus 1e-6 absolute).")
     var rtol: Float = 1e-4
 
-    func run() throws {
+    @OptionGroup var compute: ComputeArguments
+
+    func run() throws { try compute.run { try runInContext() } }
+
+    func runInContext() throws {
         let r = try ParityCheck.run(modelDirectory: URL(fileURLWithPath: model), reference: URL(fileURLWithPath: reference), rtol: rtol)
         print(r.summary)
         if !r.passed { throw ExitCode.failure }

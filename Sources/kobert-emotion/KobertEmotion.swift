@@ -1,4 +1,6 @@
 import ArgumentParser
+import EmotionServer
+import Kernels
 
 #if canImport(Darwin)
 @preconcurrency import Darwin
@@ -16,6 +18,7 @@ struct KobertEmotion: ParsableCommand {
             disgust 6. Without --data, commands use the built-in sample dataset; without --model, `train` trains \
             a small BERT from scratch and the other commands use the last model trained.
             """,
+        version: versionText,
         subcommands: [Train.self, Evaluate.self, Predict.self, Tokenize.self, Serve.self, CheckParity.self, Download.self]
     )
 
@@ -39,5 +42,13 @@ struct KobertEmotion: ParsableCommand {
         }
     }
 }
+
+/// `--version`: the version, and the matrix-product libraries of this build with the instruction
+/// set they run on here (the first is the default; `KOBERT_GEMM` picks another).
+let versionText: String = {
+    let backends = GEMMBackend.available.map { "\($0.rawValue): \($0.summary)" }
+    return "kobert-emotion \(emotionServerVersion)\nmatrix products: " + backends.joined(separator: "; ")
+        + " (default \(GEMMBackend.platformDefault.rawValue); KOBERT_GEMM picks one)"
+}()
 
 private func terminate(_ code: Int32) -> Never { exit(code) }

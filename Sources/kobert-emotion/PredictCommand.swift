@@ -49,7 +49,11 @@ struct Predict: ParsableCommand {
         if output?.isEmpty == true { throw ValidationError("--output needs a file name (or - for standard output)") }
     }
 
-    func run() throws {
+    @OptionGroup var compute: ComputeArguments
+
+    func run() throws { try compute.run { try runInContext() } }
+
+    func runInContext() throws {
         if let input {   // refuse a bad --output before reading anything
             try OutputSink.check(output, inputs: [URL(fileURLWithPath: input)])
         }

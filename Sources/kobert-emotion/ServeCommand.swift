@@ -73,7 +73,12 @@ struct Serve: ParsableCommand {
         do { return try o.validated() } catch { throw ValidationError("\(error)") }
     }
 
+    /// The worker's runner takes its matrix-product library from the context (KOBERT_GEMM).
     func run() throws {
+        try ComputeArguments.context(threads: threads).run { try runInContext() }
+    }
+
+    func runInContext() throws {
         let directory = try modelArgument.directory()
         let options = try options(modelID: modelArgument.model ?? directory.path)
         // A BERT model or the character n-gram linear model (`train --classifier linear`).

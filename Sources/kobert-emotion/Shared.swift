@@ -1,6 +1,7 @@
 import ArgumentParser
 import EmotionClassifier
 import FileSafety
+import Kernels
 import Foundation
 import SentencePiece
 
@@ -147,4 +148,42 @@ func duration(_ seconds: Double) -> String {
 /// JSON text of one object (full float precision), on one line.
 func jsonLine(_ object: [String: Any]) throws -> String {
     String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self)
+}
+
+/// The compute context a command runs in: `--threads`, and the matrix-product library from
+/// `KOBERT_GEMM` (openblas or onednn on Linux; default: oneDNN there). Every runner the command
+/// makes inherits it (`ComputeContext`), so the engine's threads, oneDNN's OpenMP threads and
+/// OpenBLAS's are all set from it.
+struct ComputeArguments: ParsableArguments {
+    @Option(name: .long, help: "Threads for the computation (default: every online core).")
+    var threads: Int?
+
+    func validate() throws {
+        if let threads, !(1...1024).contains(threads) {
+            throw ValidationError("--threads must be between 1 and 1024, got \(threads)")
+        }
+    }
+
+    func context() throws -> ComputeContext { try Self.context(threads: threads) }
+
+    /// `threads` (nil: every online core) and the backend `KOBERT_GEMM` names (unset: the default).
+    static func context(threads: Int?) throws -> ComputeContext {
+        do {
+            return ComputeContext(threads: threads, gemm: try GEMMBackend.fromEnvironment())
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+
+    /// Runs `body` in the context.
+    func run<R>(_ body: () throws -> R) throws -> R {
+        try context().run(body)
+    }
+}
+
+extension ComputeContext {
+    /// "2 threads; matrix products: oneDNN 2.6.3 (isa avx2)", for logs.
+    var summary: String {
+        "\(threads) thread\(threads == 1 ? "" : "s"); matrix products: \(gemm.summary)"
+    }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import EmotionClassifier
 import FileSafety
+import Kernels
 import Foundation
 import SentencePiece
 
@@ -55,7 +56,11 @@ struct Train: ParsableCommand {
         if model?.isEmpty == true { throw ValidationError("--model needs a directory name") }
     }
 
-    func run() throws {
+    @OptionGroup var compute: ComputeArguments
+
+    func run() throws { try compute.run { try runInContext() } }
+
+    func runInContext() throws {
         if classifier == .linear { return try runLinear() }
         let fromScratch = model == nil
         var options = TrainingOptions()
@@ -96,6 +101,7 @@ struct Train: ParsableCommand {
         }
         print("training: \(options.epochs) epochs, batch \(options.batchSize), max length \(options.maxLength), lr \(options.learningRate), warm-up \(options.warmupRatio), clip \(options.maxGradNorm), dropout \(options.dropout), weight decay \(options.weightDecay)")
         print("tokens: \(job.pipeline.pipeline.rawValue) (\(job.pipeline.reason))")
+        print("compute: \(ComputeContext.current.summary)")
 
         let stop = StopFlag()
         var bar = ProgressBar(label: "epoch 1", total: 1)
