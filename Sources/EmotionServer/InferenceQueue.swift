@@ -61,6 +61,10 @@ public final class InferenceQueue: Service, @unchecked Sendable {
     private var head = 0                      // items[head...] are waiting
     private var state = State.running
     private var stoppedWaiters: [CheckedContinuation<Void, Never>] = []
+    /// Sentences ever accepted, and whether the worker holds off taking batches (both for tests that
+    /// must know what is queued when they act, however slowly their requests arrive).
+    private var acceptedCount = 0
+    private var held = false
     /// The BERT model's runner (nil for the linear model).
     private let runner: BertRunner?
     private let metrics: ServerMetrics
@@ -84,6 +88,15 @@ public final class InferenceQueue: Service, @unchecked Sendable {
     /// Sentences waiting (not yet in a batch).
     public var depth: Int { condition.withLock { items.count - head } }
 
+    /// Sentences accepted into the queue since the start.
+    package var accepted: Int { condition.withLock { acceptedCount } }
+
+    /// While held, the worker takes no batch (a drain still finishes the queue). For tests.
+    package func hold(_ on: Bool) {
+        condition.withLock { held = on }
+        condition.broadcast()
+    }
+
     /// Classifies `sentences` (for BERT already encoded, each at most the model's max length) in the
     /// batches the worker forms. Never throws: refusals and failures are API errors.
     func submit(_ sentences: [QueuedInput]) async -> Result<InferenceOutcome, APIError> {
@@ -105,6 +118,7 @@ public final class InferenceQueue: Service, @unchecked Sendable {
             }
             ticket.continuation = continuation
             for (i, s) in sentences.enumerated() { items.append(Item(ticket: ticket, index: i, sentence: s)) }
+            acceptedCount += sentences.count
             metrics.queueDepth.record(items.count - head)
             condition.signal()
             DispatchQueue.global().asyncAfter(deadline: .now() + timeout) { [weak self] in
@@ -171,7 +185,7 @@ public final class InferenceQueue: Service, @unchecked Sendable {
             // Drop sentences of requests that are already answered (timed out).
             while head < items.count && items[head].ticket.isFinished { head += 1 }
             var waitedIdle = false
-            while head == items.count && state == .running {
+            while (head == items.count || held) && state == .running {
                 waitedIdle = true
                 condition.wait()
                 while head < items.count && items[head].ticket.isFinished { head += 1 }

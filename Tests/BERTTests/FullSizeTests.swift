@@ -17,7 +17,7 @@ struct FullSizeTests {
         let ref = try SafeTensorsFile(contentsOf: dir.appendingPathComponent("reference.safetensors"))
         let (batch, _) = try BertParityTests.batch(ref)
         let runner = try BertRunner(model: model, maxBatch: batch.batchSize, maxLength: batch.length, training: false)
-        let logits = Array(try runner.forward(batch))
+        let logits = try withExtendedLifetime(runner) { Array(try runner.forward(batch)) }
         let d = Discrepancy(logits, try ref.floats("logits"), atol: 1e-6, rtol: 1e-4)
         print("KoBERT-shaped logits (\(batch.batchSize) x \(batch.length) tokens): \(d)")
         #expect(d.withinTolerance, "\(d)")

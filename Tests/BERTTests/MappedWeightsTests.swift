@@ -40,8 +40,10 @@ struct MappedWeightsTests {
         // Same logits, bit for bit.
         let batch = TokenBatch(batchSize: 2, length: 5, tokenIds: [2, 7, 9, 11, 3, 2, 5, 3, 1, 1],
                                segmentIds: [Int32](repeating: 0, count: 10), validLength: [5, 3])
-        let a = Array(try BertRunner(model: mapped, maxBatch: 2, maxLength: 5, training: false).forward(batch))
-        let b = Array(try BertRunner(model: copied, maxBatch: 2, maxLength: 5, training: false).forward(batch))
+        let runnerA = try BertRunner(model: mapped, maxBatch: 2, maxLength: 5, training: false)
+        let runnerB = try BertRunner(model: copied, maxBatch: 2, maxLength: 5, training: false)
+        let a = try withExtendedLifetime(runnerA) { Array(try runnerA.forward(batch)) }   // the logits live in the runner
+        let b = try withExtendedLifetime(runnerB) { Array(try runnerB.forward(batch)) }
         #expect(a.map(\.bitPattern) == b.map(\.bitPattern))
     }
 

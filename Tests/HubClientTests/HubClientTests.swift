@@ -5,7 +5,7 @@ import Testing
 @testable import HubClient
 
 /// Downloads against the in-process fake Hub (Tests/HubTestSupport/FakeHub.swift) into temporary caches.
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(10)))
 struct HubClientDownloadTests {
     static let repo = try! RepoID(Fixture.repo)
 
@@ -17,8 +17,8 @@ struct HubClientDownloadTests {
 
     static func client(_ hub: FakeHub, cache: URL, token: String? = nil, offline: Bool = false) throws -> HubClient {
         var config = try HubConfiguration(endpoint: hub.endpoint, cacheDirectory: cache, token: token, offline: offline)
-        config.requestTimeout = 10
-        config.readTimeout = 10
+        config.requestTimeout = 120   // generous: other suites may hold this process's threads
+        config.readTimeout = 120
         return HubClient(configuration: config)
     }
 

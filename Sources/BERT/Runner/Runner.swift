@@ -135,7 +135,9 @@ public final class BertRunner: @unchecked Sendable {
     }
     enum Site { static let embeddings = 0, classifier = 1; static func layer(_ l: Int, _ k: Int) -> Int { 2 + 3 * l + k } }
 
-    /// Runs the model on `batch`; returns the logits [B, K], valid until the next call.
+    /// Runs the model on `batch`; returns the logits [B, K], valid until the next call and only while
+    /// the runner lives (its memory is unmapped with it: read them inside `withExtendedLifetime(runner)`
+    /// when the runner is not used afterwards).
     @discardableResult
     public func forward(_ batch: TokenBatch, mode: RunMode = .inference) throws -> UnsafeBufferPointer<Float> {
         if case .training = mode, grads == nil {

@@ -82,7 +82,7 @@ public enum ParityCheck {
                                segmentIds: try ref.ints("token_type_ids").map { Int32($0) }, validLength: lengths)
         let runner = try BertRunner(model: model, maxBatch: B, maxLength: T, training: false)
         let start = Date()
-        let logits = Array(try runner.forward(batch))
+        let logits = try withExtendedLifetime(runner) { Array(try runner.forward(batch)) }   // the logits live in the runner
         let seconds = Date().timeIntervalSince(start)
         return Result(discrepancy: Discrepancy(logits, try ref.floats("logits"), atol: 1e-6, rtol: rtol), seconds: seconds, batch: (B, T))
     }
