@@ -67,28 +67,12 @@ KB_AVX2_ATTR static inline void kb_axpy_avx2(float *y, float alpha, const float 
     for (; c + 8 <= n; c += 8) _mm256_storeu_ps(y + c, _mm256_fmadd_ps(a, _mm256_loadu_ps(x + c), _mm256_loadu_ps(y + c)));
     for (; c < n; c++) y[c] += alpha * x[c];
 }
-// e^y for y <= 0 in 8 lanes, to about 2e-7 relative (gelu.c's method: y = n ln2 + r, degree-6
-// polynomial, 2^n in the exponent bits; clamped at -87).
-KB_AVX2_ATTR static inline __m256 kb_exp8(__m256 y) {
-    y = _mm256_min_ps(_mm256_setzero_ps(), _mm256_max_ps(_mm256_set1_ps(-87.0f), y));
-    __m256 m = _mm256_fmadd_ps(y, _mm256_set1_ps(1.442695041f), _mm256_set1_ps(12582912.0f));
-    __m256 n = _mm256_sub_ps(m, _mm256_set1_ps(12582912.0f));
-    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(1.428606820e-6f), _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693145752f), y));
-    __m256 p = _mm256_set1_ps(1.0f / 720);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_sub_epi32(_mm256_castps_si256(m), _mm256_set1_epi32(0x4B400000)), _mm256_set1_epi32(127)), 23);
-    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
-}
+#include "exp8.h"
 KB_AVX2_ATTR static inline float kb_exp_row_avx2(float *row, int n, float mx) {
     __m256 vm = _mm256_set1_ps(mx), s = _mm256_setzero_ps();
     int j = 0;
     for (; j + 8 <= n; j += 8) {
-        __m256 e = kb_exp8(_mm256_sub_ps(_mm256_loadu_ps(row + j), vm));
+        __m256 e = kb_exp_nonpositive8(_mm256_sub_ps(_mm256_loadu_ps(row + j), vm));
         _mm256_storeu_ps(row + j, e);
         s = _mm256_add_ps(s, e);
     }
@@ -96,7 +80,7 @@ KB_AVX2_ATTR static inline float kb_exp_row_avx2(float *row, int n, float mx) {
     if (j < n) {  // the tail through the same vector code, via a padded copy
         float tail[8] = {0, 0, 0, 0, 0, 0, 0, 0};
         memcpy(tail, row + j, (size_t)(n - j) * sizeof(float));
-        __m256 e = kb_exp8(_mm256_sub_ps(_mm256_loadu_ps(tail), vm));
+        __m256 e = kb_exp_nonpositive8(_mm256_sub_ps(_mm256_loadu_ps(tail), vm));
         _mm256_storeu_ps(tail, e);
         for (int i = 0; i < n - j; i++) { row[j + i] = tail[i]; sum += tail[i]; }
     }

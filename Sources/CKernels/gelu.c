@@ -55,25 +55,12 @@ void kb_gelu_backward_portable(float *dinp, const float *dout, const float *inp,
 }
 
 #ifdef KB_X86
+#include "exp8.h"
+
 // Eight lanes in float. With z = |x| / √2, E = e^{-z²} = e^{-x²/2} and t = 1 / (1 + 0.3275911 z),
 // Abramowitz & Stegun 7.1.26 gives erfc(z) = t (a1 + t (a2 + t (a3 + t (a4 + t a5)))) E to 1.5e-7
 // absolute; Φ(x) = erfc(z) / 2 for x < 0 and 1 - erfc(z) / 2 otherwise (no cancellation in the
 // negative tail), and φ(x) = E / √(2π) reuses the same exponential.
-KB_AVX2 static inline __m256 kb_exp_nonpositive8(__m256 y) {
-    y = _mm256_min_ps(_mm256_setzero_ps(), _mm256_max_ps(_mm256_set1_ps(-87.0f), y));
-    __m256 m = _mm256_fmadd_ps(y, _mm256_set1_ps(1.442695041f), _mm256_set1_ps(12582912.0f));
-    __m256 n = _mm256_sub_ps(m, _mm256_set1_ps(12582912.0f));
-    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(1.428606820e-6f), _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693145752f), y));
-    __m256 p = _mm256_set1_ps(1.0f / 720);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_sub_epi32(_mm256_castps_si256(m), _mm256_set1_epi32(0x4B400000)), _mm256_set1_epi32(127)), 23);
-    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
-}
 
 // Φ(x) and e^{-x²/2} in eight lanes.
 KB_AVX2 static inline __m256 kb_cdf8(__m256 x, __m256 *E) {
