@@ -127,15 +127,22 @@ func makeModel() throws -> BertClassifier {
     try BertClassifier(config: .kobert(numLabels: labels.count), seed: 42)
 }
 
-/// The library's training step (forward + backward + clip + AdamW) over `batches` (cycled), with
-/// the step's own phase timers; dropout 0.5 before the classifier, as the seed trains.
-func trainCase(_ name: String, batches: [WorkBatch], options o: Options) throws {
+/// The library's training step on a fresh KoBERT-shaped model as the seed trains it (dropout 0.5 before
+/// the classifier), batches up to 64 × 64, its phase timers on.
+func seedTrainStep(threads: Int) throws -> TrainStep {
     let model = try makeModel()
     var rates = DropoutRates(config: model.config)
     rates.classifier = 0.5
     let trainStep = try TrainStep(model: model, maxBatch: 64, maxLength: 64, dropout: rates, seed: 7,
-                                  context: ComputeContext(threads: o.threads))
+                                  context: ComputeContext(threads: threads))
     trainStep.timePhases = true
+    return trainStep
+}
+
+/// The library's training step (forward + backward + clip + AdamW) over `batches` (cycled), with
+/// the step's own phase timers; dropout 0.5 before the classifier, as the seed trains.
+func trainCase(_ name: String, batches: [WorkBatch], options o: Options) throws {
+    let trainStep = try seedTrainStep(threads: o.threads)
     let schedule = CosineSchedule(peak: 5e-5, totalSteps: 5 * 243, warmupRatio: 0.1)
     var phases: [String: [Double]] = ["zero": [], "forward": [], "backward": [], "clip": [], "optimizer": []]
     var totals: [Double] = [], cpu: [Double] = [], lengths: [Int] = [], tokens: [Int] = [], losses: [Double] = []
@@ -182,12 +189,7 @@ func inferCase(_ name: String, batch work: WorkBatch, options o: Options) throws
 /// sgemm on exactly the steps' product shapes (every `Linear` call replayed). JSON on stdout, the
 /// same as a markdown table on stderr.
 func profileCase(_ name: String, batches: [WorkBatch], options o: Options) throws {
-    let model = try makeModel()
-    var rates = DropoutRates(config: model.config)
-    rates.classifier = 0.5
-    let trainStep = try TrainStep(model: model, maxBatch: 64, maxLength: 64, dropout: rates, seed: 7,
-                                  context: ComputeContext(threads: o.threads))
-    trainStep.timePhases = true
+    let trainStep = try seedTrainStep(threads: o.threads)
     let runner = trainStep.runner
     runner.profiling = true
     let schedule = CosineSchedule(peak: 5e-5, totalSteps: 5 * 243, warmupRatio: 0.1)

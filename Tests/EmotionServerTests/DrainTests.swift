@@ -36,18 +36,8 @@ import Testing
     /// every request is answered 200 and the process exits 0.
     @Test(arguments: [SIGTERM, SIGINT])
     func signalDrainsAndExitsZero(signal: Int32) async throws {
-        let dir = try TinyModel.directory()
-        let process = Process()
-        process.executableURL = serveBinary
-        process.arguments = ["serve", "--model", dir.path, "--port", "0", "--max-wait-ms", "10000", "--threads", "1"]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let (process, lines, base) = try startServe(model: try TinyModel.directory(), "--max-wait-ms", "10000")
         defer { if process.isRunning { process.terminate() } }
-        let lines = LineReader(out.fileHandleForReading)
-        let listening = try #require(lines.waitFor(prefix: "listening on ", seconds: 30), "the server did not start")
-        let base = String(listening.dropFirst("listening on ".count))
 
         let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
             for k in 0..<6 {
@@ -74,6 +64,29 @@ import Testing
         #expect(process.terminationReason == .exit && process.terminationStatus == 0)
         #expect(lines.all().contains { $0.hasPrefix("stopped") })
     }
+}
+
+/// Starts `kobert-emotion serve --model DIR --port 0 --threads 1` plus `extra` and waits until it
+/// listens: the process, its standard output's lines, and its base URL. The caller stops it.
+func startServe(model dir: URL, _ extra: String...) throws -> (Process, LineReader, String) {
+    let process = Process()
+    process.executableURL = serveBinary
+    process.arguments = ["serve", "--model", dir.path, "--port", "0", "--threads", "1"] + extra
+    let out = Pipe()
+    process.standardOutput = out
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    let lines = LineReader(out.fileHandleForReading)
+    guard let listening = lines.waitFor(prefix: "listening on ", seconds: 30) else {
+        process.terminate()
+        throw ServeStartError(output: lines.all())
+    }
+    return (process, lines, String(listening.dropFirst("listening on ".count)))
+}
+
+struct ServeStartError: Error, CustomStringConvertible {
+    let output: [String]
+    var description: String { "the server did not start: \(output)" }
 }
 
 /// The `/predict` requests answered 200 so far, from the Prometheus text.

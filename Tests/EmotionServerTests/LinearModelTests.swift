@@ -19,14 +19,7 @@ import Testing
                 let r = try await client.post("/predict", #"{"inputs": \#(jsonString(text))}"#)
                 try OpenAPIContract.check(r, "/predict", .post)
                 #expect(r.status == .ok, "\(r.text)")
-                let answer = try #require(r.single)
-                #expect(answer.count == model.labels.names.count)
-                #expect(answer.map(\.score) == answer.map(\.score).sorted(by: >), "not sorted by score")
-                #expect(answer[0].label.unicodeScalars.elementsEqual(p.label.unicodeScalars))
-                let scores = byLabel(answer)
-                for (name, prob) in zip(model.labels.names, p.probabilities) {
-                    #expect(abs(try #require(scores[name]) - Double(prob)) <= 1e-6, "\(name)")
-                }
+                try expectAnswer(try #require(r.single), equals: p, labels: model.labels.names)
             }
             let b = try await client.post("/predict", batchBody(texts))
             try OpenAPIContract.check(b, "/predict", .post)
@@ -104,18 +97,8 @@ import Testing
 
     /// The real command serves a model directory written by `train --classifier linear`.
     @Test func serveCommandLoadsTheLinearModel() async throws {
-        let dir = try TinyLinearModel.directory()
-        let process = Process()
-        process.executableURL = serveBinary
-        process.arguments = ["serve", "--model", dir.path, "--port", "0", "--threads", "1"]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let (process, _, base) = try startServe(model: try TinyLinearModel.directory())
         defer { if process.isRunning { process.terminate() } }
-        let lines = LineReader(out.fileHandleForReading)
-        let listening = try #require(lines.waitFor(prefix: "listening on ", seconds: 30), "the server did not start: \(lines.all())")
-        let base = String(listening.dropFirst("listening on ".count))
         #expect(try await get(base + "/info").contains(#""model_kind":"linear""#))
         #expect(try await post(base + "/predict", #"{"inputs": "오늘 정말 행복해!"}"#) == 200)
         kill(process.processIdentifier, SIGTERM)

@@ -137,6 +137,18 @@ func batchBody(_ texts: [String], extra: String = "") -> String {
 }
 
 /// The probabilities by label name of one prediction answer.
+/// One `/predict` answer against the library's prediction of the same sentence: every label, sorted by
+/// score, the same top label and every probability within 1e-6.
+func expectAnswer(_ answer: [(label: String, score: Double)], equals p: Prediction, labels: [String]) throws {
+    #expect(answer.count == labels.count)
+    #expect(answer.map(\.score) == answer.map(\.score).sorted(by: >), "not sorted by score")
+    #expect(answer[0].label.unicodeScalars.elementsEqual(p.label.unicodeScalars))
+    let scores = byLabel(answer)
+    for (name, prob) in zip(labels, p.probabilities) {
+        #expect(abs(try #require(scores[name]) - Double(prob)) <= 1e-6, "\(name)")
+    }
+}
+
 func byLabel(_ answer: [(label: String, score: Double)]) -> [String: Double] {
     Dictionary(answer.map { ($0.label, $0.score) }, uniquingKeysWith: { a, _ in a })
 }
