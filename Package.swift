@@ -121,7 +121,9 @@ let package = Package(
         .testTarget(
             name: "TorchCheckpointTests",
             dependencies: ["TorchCheckpoint", "SafeTensors", .product(name: "ZIPFoundation", package: "ZIPFoundation")], resources: [.copy("Fixtures")]),
-        .testTarget(name: "CLITests", dependencies: ["kobert-emotion", "EmotionClassifier", "FileSafety", "FuzzSupport", "HubTestSupport"]),
+        .testTarget(
+            name: "CLITests", dependencies: ["kobert-emotion", "EmotionClassifier", "FileSafety", "FuzzSupport", "HubTestSupport"],
+            exclude: ["Golden"]),  // read from the source tree, as the goldens are regenerated in place
         // The fake Hugging Face Hub on 127.0.0.1 shared by HubClientTests and CLITests; only test targets
         // depend on it. Its fixtures (a cache written by Python's huggingface_hub, with symlinks, and a
         // tiny KoBERT-like repository) are read from the source tree.
@@ -132,11 +134,15 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                "TestExecutors",
             ],
             path: "Tests/HubTestSupport",
             exclude: ["Fixtures"]
         ),
-        .testTarget(name: "HubClientTests", dependencies: ["HubClient", "HubTestSupport"]),
+        // Threads of their own for the servers tests run in-process, so that synchronous tests holding
+        // Swift's cooperative threads cannot starve them (Tests/TestExecutors).
+        .target(name: "TestExecutors", path: "Tests/TestExecutors"),
+        .testTarget(name: "HubClientTests", dependencies: ["HubClient", "HubTestSupport", "TestExecutors"]),
         .testTarget(name: "FileSafetyTests", dependencies: ["FileSafety"]),
         // The seeded mutation engine shared by fuzz tests, and the fuzz tests over every file reader.
         .target(name: "FuzzSupport", path: "Tests/FuzzSupport"),
@@ -144,7 +150,7 @@ let package = Package(
         .testTarget(
             name: "EmotionServerTests",
             dependencies: [
-                "EmotionServer", "EmotionClassifier", "kobert-emotion",
+                "EmotionServer", "EmotionClassifier", "kobert-emotion", "TestExecutors",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "OpenAPIKit", package: "OpenAPIKit"),
                 .product(name: "Yams", package: "Yams"),

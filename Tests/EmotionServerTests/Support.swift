@@ -5,6 +5,7 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import NIOCore
+import TestExecutors
 import Testing
 
 /// A tiny model trained once for all the server's tests (from-scratch BERT, built-in sample, 1 epoch).
@@ -82,12 +83,14 @@ func defaultTestOptions() -> ServerOptions {
 }
 
 /// Runs `body` against a freshly built service in HummingbirdTesting's router mode (no port),
-/// then drains the queue so its worker thread ends.
+/// on threads of its own (TestExecutors), then drains the queue so its worker thread ends.
 func withServer(_ options: ServerOptions = defaultTestOptions(), log: LogSink = LogSink(), classifier: (any SentenceClassifier)? = nil,
                 _ body: @escaping @Sendable (any TestClientProtocol, EmotionService) async throws -> Void) async throws {
     let service = try buildApplication(classifier: try classifier ?? TinyModel.model(), options: options, logger: log.logger)
     do {
-        try await service.application.test(.router) { client in try await body(client, service) }
+        try await onServerThreads {
+            try await service.application.test(.router) { client in try await body(client, service) }
+        }
     } catch {
         await service.queue.drain()
         throw error

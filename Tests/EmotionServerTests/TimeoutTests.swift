@@ -2,6 +2,7 @@ import EmotionClassifier
 import EmotionServer
 import Foundation
 import Logging
+import TestExecutors
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -97,7 +98,8 @@ import Darwin
     }
 }
 
-/// Runs the service on 127.0.0.1 on a free port, calls `body` with the port, then stops it.
+/// Runs the service on 127.0.0.1 on a free port, calls `body` with the port, then stops it; both
+/// on threads of their own (TestExecutors).
 func withLiveServer(_ options: ServerOptions, _ body: @escaping @Sendable (Int, EmotionService) async throws -> Void) async throws {
     var options = options
     options.host = "127.0.0.1"
@@ -106,14 +108,14 @@ func withLiveServer(_ options: ServerOptions, _ body: @escaping @Sendable (Int, 
     let service = try buildApplication(model: try TinyModel.model(), options: options, logger: LogSink().logger) { _, port in
         continuation.yield(port)
     }
-    let server = Task { try await service.run(gracefulShutdownSignals: [], logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }) }
+    let server = Task(executorPreference: DedicatedThreads.servers) { try await service.run(gracefulShutdownSignals: [], logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }) }
     var iterator = ports.makeAsyncIterator()
     guard let port = await iterator.next() else {
         server.cancel()
         await service.queue.drain()
         throw ServerError("the server did not start")
     }
-    do { try await body(port, service) } catch {
+    do { try await onServerThreads { try await body(port, service) } } catch {
         server.cancel()
         _ = await server.result
         await service.queue.drain()

@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
+import TestExecutors
 
 /// The fixture cache written by Python's huggingface_hub (Scripts/make_hf_cache_fixture.py): a
 /// repository named like skt/kobert-base-v1 whose files are deterministic random bytes.
@@ -132,16 +133,19 @@ public final class FakeHub: @unchecked Sendable {
         return true
     }
 
-    /// Runs `body` with the server listening; stops it afterwards.
+    /// Runs `body` with the server listening; stops it afterwards. The server and `body` run on
+    /// threads of their own (TestExecutors), whatever holds the cooperative threads meanwhile.
     public func run<T: Sendable>(_ body: @Sendable (FakeHub) async throws -> T) async throws -> T {
         setenv("LOG_LEVEL", "error", 1)
         let router = Router()
         router.get("**") { request, _ in self.respond(request, method: "GET") }
         router.head("**") { request, _ in self.respond(request, method: "HEAD") }
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
-        return try await app.test(.live) { client in
-            self.lock.withLock { self._port = client.port ?? 0 }
-            return try await body(self)
+        return try await onServerThreads {
+            try await app.test(.live) { client in
+                self.lock.withLock { self._port = client.port ?? 0 }
+                return try await body(self)
+            }
         }
     }
 
