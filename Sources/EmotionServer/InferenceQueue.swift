@@ -57,6 +57,9 @@ public final class InferenceQueue: Service, @unchecked Sendable {
     private enum State { case running, draining, stopped }
 
     private let condition = NSCondition()
+    /// Answers requests whose timeout passed. A queue of the server's own, not a global queue: work
+    /// the host process runs on Dispatch's global queues must not delay a 429.
+    private let timers = DispatchQueue(label: "kobert-emotion request timeouts")
     private var items: [Item] = []
     private var head = 0                      // items[head...] are waiting
     private var state = State.running
@@ -121,7 +124,7 @@ public final class InferenceQueue: Service, @unchecked Sendable {
             acceptedCount += sentences.count
             metrics.queueDepth.record(items.count - head)
             condition.signal()
-            DispatchQueue.global().asyncAfter(deadline: .now() + timeout) { [weak self] in
+            timers.asyncAfter(deadline: .now() + timeout) { [weak self] in
                 guard let self else { return }
                 self.condition.withLock { self.finish(ticket, .failure(self.timeoutError)) }
             }
@@ -180,11 +183,15 @@ public final class InferenceQueue: Service, @unchecked Sendable {
 
     private func work() {
         let maxWait = Double(options.maxWaitMilliseconds) / 1000
+        // The worker starts idle: requests that arrive before its thread first runs (a busy machine
+        // may start it late) wait for a fuller batch as requests to an idle worker always do.
+        var starting = true
         while true {
             condition.lock()
             // Drop sentences of requests that are already answered (timed out).
             while head < items.count && items[head].ticket.isFinished { head += 1 }
-            var waitedIdle = false
+            var waitedIdle = starting
+            starting = false
             while (head == items.count || held) && state == .running {
                 waitedIdle = true
                 condition.wait()

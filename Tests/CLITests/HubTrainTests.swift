@@ -19,7 +19,9 @@ struct HubTrainTests {
     /// Runs the tool in `directory` off Swift's cooperative threads (the fake Hub answers meanwhile).
     static func run(_ args: [String], in directory: URL, environment: [String: String]) async throws -> CLITests.Result {
         try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
+            // Threads of its own for the blocking waits: neither the cooperative threads nor
+            // Dispatch's global queues are held while the tool runs.
+            Thread.detachNewThread {
                 do {
                     let p = Process()
                     p.executableURL = CLITests.binary
@@ -35,11 +37,10 @@ struct HubTrainTests {
                     try p.run()
                     // Standard error on another thread: neither pipe can fill up and block the tool.
                     let box = ErrorBox()
-                    let group = DispatchGroup()
-                    group.enter()
-                    DispatchQueue.global().async { box.data = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+                    let done = DispatchSemaphore(value: 0)
+                    Thread.detachNewThread { box.data = err.fileHandleForReading.readDataToEndOfFile(); done.signal() }
                     let o = out.fileHandleForReading.readDataToEndOfFile()
-                    group.wait()
+                    done.wait()
                     p.waitUntilExit()
                     continuation.resume(returning: CLITests.Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
                                                                    stderr: String(decoding: box.data, as: UTF8.self)))
