@@ -183,6 +183,33 @@ func inferCase(_ name: String, batch work: WorkBatch, options o: Options) throws
     ])
 }
 
+/// One inference pass taken apart by the engine's own timers (`BertRunner.profiling`): ms per pass
+/// and share of each kernel phase, medians of the passes' totals; markdown on stderr, JSON on stdout.
+func inferProfileCase(_ name: String, batch work: WorkBatch, options o: Options) throws {
+    let runner = try BertRunner(model: try makeModel(), maxBatch: work.batch, maxLength: work.length, training: false,
+                                context: ComputeContext(threads: o.threads))
+    runner.profiling = true
+    let batch = work.tokenBatch
+    var seconds: [String: Double] = [:], passes: [Double] = []
+    for i in 0..<(o.warmup + o.iterations) {
+        runner.profile = KernelProfile()
+        let t = try timed { try runner.forward(batch, mode: .inference) }
+        if i < o.warmup { continue }
+        passes.append(t)
+        for (phase, s) in runner.profile.seconds { seconds[phase.rawValue, default: 0] += s }
+        seconds["untimed", default: 0] += t / 1e3 - runner.profile.totalSeconds
+    }
+    let n = Double(passes.count), total = passes.reduce(0, +) / 1e3
+    try emit(["side": "swift", "case": name, "times_ms": passes, "median_ms": median(passes), "phases_s": seconds, "threads": o.threads])
+    var md = "| phase | ms per pass | % |\n|---|---|---|\n"
+    for key in KernelPhase.allCases.map(\.rawValue) + ["untimed"] {
+        guard let t = seconds[key] else { continue }
+        md += "| \(key) | \(String(format: "%.2f", t * 1e3 / n)) | \(String(format: "%.1f", 100 * t / total)) |\n"
+    }
+    md += "| **pass** (mean; median \(String(format: "%.2f", median(passes))) ms) | \(String(format: "%.2f", total * 1e3 / n)) | 100 |\n"
+    FileHandle.standardError.write(Data(md.utf8))
+}
+
 /// One training step taken apart by the engine's own timers (`BertRunner.profiling`, `TrainStep.timePhases`):
 /// seconds per kernel phase summed over the measured steps, the achieved rate (FLOPs of the products
 /// the steps computed on their real tokens, per second of whole step) and, in the same run, plain
@@ -515,6 +542,7 @@ func runCase(_ o: Options) throws {
     case "sgemm": try sgemmCase(options: o)
     case "sgemm-shapes": try sgemmShapesCase(options: o)
     case "profile": try profileCase("profile", batches: try workload().cut, options: o)
+    case "profile-infer-b1": try inferProfileCase("profile-infer-b1", batch: try workload().single, options: o)
     case "profile-padded": try profileCase("profile-padded", batches: [try workload().padded], options: o)
     case "kernels": try kernelsCase(options: o)
     default:

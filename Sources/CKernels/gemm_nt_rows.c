@@ -39,69 +39,103 @@ static inline float kb_tail(const float *x, const float *w, int c0, int C) {
     return s;
 }
 
+/* One block of the kernel: R input rows (1 to 4) against the three weight rows at w0, R x 3 outputs
+   at y; 4 x 3 accumulators, the three weight vectors and one input vector fill the 16 registers
+   exactly. Meanwhile it prefetches `lines` cache lines from `pf` on, one per iteration: the next
+   group of weight rows, which would otherwise arrive from memory only when that group starts (the
+   rows are too short for the hardware prefetcher to catch on). */
+#define KB_ROWS_LOOP(BODY)                                                           \
+    int c = 0;                                                                       \
+    const int cp = 8 * lines < C8 ? 8 * lines : C8;                                  \
+    for (const float *p = pf; c < cp; c += 8, p += 16) {                             \
+        _mm_prefetch((const char *)p, _MM_HINT_T0);                                  \
+        __m256 v0 = _mm256_loadu_ps(w0 + c), v1 = _mm256_loadu_ps(w1 + c);           \
+        __m256 v2 = _mm256_loadu_ps(w2 + c);                                         \
+        BODY                                                                         \
+    }                                                                                \
+    for (; c < C8; c += 8) {                                                         \
+        __m256 v0 = _mm256_loadu_ps(w0 + c), v1 = _mm256_loadu_ps(w1 + c);           \
+        __m256 v2 = _mm256_loadu_ps(w2 + c);                                         \
+        BODY                                                                         \
+    }
+#define KB_FMA3(r)                                                                   \
+    { __m256 u = _mm256_loadu_ps(x##r + c);                                          \
+      a##r##0 = _mm256_fmadd_ps(u, v0, a##r##0); a##r##1 = _mm256_fmadd_ps(u, v1, a##r##1); \
+      a##r##2 = _mm256_fmadd_ps(u, v2, a##r##2); }
+#define KB_STORE3(r)                                                                 \
+    y[(long)(r) * ldy + 0] = kb_hsum(a##r##0) + kb_tail(x##r, w0, C8, C) + b[0];    \
+    y[(long)(r) * ldy + 1] = kb_hsum(a##r##1) + kb_tail(x##r, w1, C8, C) + b[1];    \
+    y[(long)(r) * ldy + 2] = kb_hsum(a##r##2) + kb_tail(x##r, w2, C8, C) + b[2];
+#define KB_ZERO3(r) __m256 a##r##0 = _mm256_setzero_ps(), a##r##1 = a##r##0, a##r##2 = a##r##0;
+#define KB_BLOCK_ARGS const float *x0, int C, int C8, const float *w0, const float *b, float *y, int ldy, \
+                      const float *pf, int lines
+#define KB_W12 const float *w1 = w0 + C, *w2 = w1 + C;
+
+KB_AVX2 static void kb_rows4(KB_BLOCK_ARGS) {
+    KB_W12 const float *x1 = x0 + C, *x2 = x1 + C, *x3 = x2 + C;
+    KB_ZERO3(0) KB_ZERO3(1) KB_ZERO3(2) KB_ZERO3(3)
+    KB_ROWS_LOOP(KB_FMA3(0) KB_FMA3(1) KB_FMA3(2) KB_FMA3(3))
+    KB_STORE3(0) KB_STORE3(1) KB_STORE3(2) KB_STORE3(3)
+}
+KB_AVX2 static void kb_rows3(KB_BLOCK_ARGS) {
+    KB_W12 const float *x1 = x0 + C, *x2 = x1 + C;
+    KB_ZERO3(0) KB_ZERO3(1) KB_ZERO3(2)
+    KB_ROWS_LOOP(KB_FMA3(0) KB_FMA3(1) KB_FMA3(2))
+    KB_STORE3(0) KB_STORE3(1) KB_STORE3(2)
+}
+KB_AVX2 static void kb_rows2(KB_BLOCK_ARGS) {
+    KB_W12 const float *x1 = x0 + C;
+    KB_ZERO3(0) KB_ZERO3(1)
+    KB_ROWS_LOOP(KB_FMA3(0) KB_FMA3(1))
+    KB_STORE3(0) KB_STORE3(1)
+}
+KB_AVX2 static void kb_rows1(KB_BLOCK_ARGS) {
+    KB_W12
+    KB_ZERO3(0)
+    KB_ROWS_LOOP(KB_FMA3(0))
+    KB_STORE3(0)
+}
+
+/* The rows of the next block when r input rows are left. */
+static inline int kb_block_rows(int r) { return r < 3 ? r : (r % 4 != 0 ? 3 : 4); }
+
 KB_AVX2 static void kb_gemm_nt_rows_avx2(const float *X, int M, int C, const float *W, const float *bias,
                                          float *Y, int ldy, int o0, int o1) {
     const int C8 = C & ~7;
+    // Three weight rows at a time (9 KB for C = 768: they stay in L1 while every block of input rows
+    // passes over them), in blocks of 4 input rows, or 3 while the rows left are not a multiple of
+    // 4 (13 = 3 + 3 + 3 + 4), so a block of 1 or 2 rows (which runs at a fraction of the rate) is
+    // left only when M is 1, 2 or 5. Each output is one dot product in the same order whatever its
+    // block, so the blocking changes no bit.
+    int blocks = 0;
+    for (int r = M; r > 0; r -= kb_block_rows(r)) blocks++;
+    // The next group's 12·C bytes are prefetched in equal shares by this group's blocks.
+    const int groupLines = (3 * C + 15) / 16, share = (groupLines + blocks - 1) / blocks;
     int o = o0;
-    // Four weight rows at a time (12 KB for C = 768: they stay in L1 while every block of three
-    // input rows passes over them), 3 x 4 accumulators.
-    for (; o + 4 <= o1; o += 4) {
-        const float *w0 = W + (long)o * C, *w1 = w0 + C, *w2 = w1 + C, *w3 = w2 + C;
-        float b[4] = {0, 0, 0, 0};
-        if (bias) { b[0] = bias[o]; b[1] = bias[o + 1]; b[2] = bias[o + 2]; b[3] = bias[o + 3]; }
+    for (; o + 3 <= o1; o += 3) {
+        const float *w0 = W + (long)o * C;
+        const float *next = w0 + 3L * C;
+        const int hasNext = o + 6 <= o1;
+        float b[3] = {0, 0, 0};
+        if (bias) { b[0] = bias[o]; b[1] = bias[o + 1]; b[2] = bias[o + 2]; }
         int m = 0;
-        for (; m + 3 <= M; m += 3) {
-            const float *x0 = X + (long)m * C, *x1 = x0 + C, *x2 = x1 + C;
-            __m256 a00 = _mm256_setzero_ps(), a01 = a00, a02 = a00, a03 = a00;
-            __m256 a10 = a00, a11 = a00, a12 = a00, a13 = a00;
-            __m256 a20 = a00, a21 = a00, a22 = a00, a23 = a00;
-            for (int c = 0; c < C8; c += 8) {
-                __m256 v0 = _mm256_loadu_ps(w0 + c), v1 = _mm256_loadu_ps(w1 + c);
-                __m256 v2 = _mm256_loadu_ps(w2 + c), v3 = _mm256_loadu_ps(w3 + c);
-                __m256 u = _mm256_loadu_ps(x0 + c);
-                a00 = _mm256_fmadd_ps(u, v0, a00); a01 = _mm256_fmadd_ps(u, v1, a01);
-                a02 = _mm256_fmadd_ps(u, v2, a02); a03 = _mm256_fmadd_ps(u, v3, a03);
-                u = _mm256_loadu_ps(x1 + c);
-                a10 = _mm256_fmadd_ps(u, v0, a10); a11 = _mm256_fmadd_ps(u, v1, a11);
-                a12 = _mm256_fmadd_ps(u, v2, a12); a13 = _mm256_fmadd_ps(u, v3, a13);
-                u = _mm256_loadu_ps(x2 + c);
-                a20 = _mm256_fmadd_ps(u, v0, a20); a21 = _mm256_fmadd_ps(u, v1, a21);
-                a22 = _mm256_fmadd_ps(u, v2, a22); a23 = _mm256_fmadd_ps(u, v3, a23);
-            }
+        for (int k = 0; k < blocks; k++) {
+            const int first = k * share;
+            const int lines = hasNext && first < groupLines ? (share < groupLines - first ? share : groupLines - first) : 0;
+            const float *pf = next + 16L * first;
+            const float *x = X + (long)m * C;
             float *y = Y + (long)m * ldy + o;
-            y[0] = kb_hsum(a00) + kb_tail(x0, w0, C8, C) + b[0];
-            y[1] = kb_hsum(a01) + kb_tail(x0, w1, C8, C) + b[1];
-            y[2] = kb_hsum(a02) + kb_tail(x0, w2, C8, C) + b[2];
-            y[3] = kb_hsum(a03) + kb_tail(x0, w3, C8, C) + b[3];
-            y += ldy;
-            y[0] = kb_hsum(a10) + kb_tail(x1, w0, C8, C) + b[0];
-            y[1] = kb_hsum(a11) + kb_tail(x1, w1, C8, C) + b[1];
-            y[2] = kb_hsum(a12) + kb_tail(x1, w2, C8, C) + b[2];
-            y[3] = kb_hsum(a13) + kb_tail(x1, w3, C8, C) + b[3];
-            y += ldy;
-            y[0] = kb_hsum(a20) + kb_tail(x2, w0, C8, C) + b[0];
-            y[1] = kb_hsum(a21) + kb_tail(x2, w1, C8, C) + b[1];
-            y[2] = kb_hsum(a22) + kb_tail(x2, w2, C8, C) + b[2];
-            y[3] = kb_hsum(a23) + kb_tail(x2, w3, C8, C) + b[3];
-        }
-        for (; m < M; m++) {
-            const float *x0 = X + (long)m * C;
-            __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-            for (int c = 0; c < C8; c += 8) {
-                __m256 u = _mm256_loadu_ps(x0 + c);
-                a0 = _mm256_fmadd_ps(u, _mm256_loadu_ps(w0 + c), a0);
-                a1 = _mm256_fmadd_ps(u, _mm256_loadu_ps(w1 + c), a1);
-                a2 = _mm256_fmadd_ps(u, _mm256_loadu_ps(w2 + c), a2);
-                a3 = _mm256_fmadd_ps(u, _mm256_loadu_ps(w3 + c), a3);
+            const int rows = kb_block_rows(M - m);
+            switch (rows) {
+            case 4: kb_rows4(x, C, C8, w0, b, y, ldy, pf, lines); break;
+            case 3: kb_rows3(x, C, C8, w0, b, y, ldy, pf, lines); break;
+            case 2: kb_rows2(x, C, C8, w0, b, y, ldy, pf, lines); break;
+            default: kb_rows1(x, C, C8, w0, b, y, ldy, pf, lines); break;
             }
-            float *y = Y + (long)m * ldy + o;
-            y[0] = kb_hsum(a0) + kb_tail(x0, w0, C8, C) + b[0];
-            y[1] = kb_hsum(a1) + kb_tail(x0, w1, C8, C) + b[1];
-            y[2] = kb_hsum(a2) + kb_tail(x0, w2, C8, C) + b[2];
-            y[3] = kb_hsum(a3) + kb_tail(x0, w3, C8, C) + b[3];
+            m += rows;
         }
     }
-    for (; o < o1; o++) {  // the last OC % 4 outputs
+    for (; o < o1; o++) {  // the last OC % 3 outputs
         const float *w0 = W + (long)o * C;
         for (int m = 0; m < M; m++) {
             const float *x0 = X + (long)m * C;

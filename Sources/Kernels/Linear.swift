@@ -4,11 +4,13 @@ import CKernels
 ///
 /// Shapes: N rows (B*T), C input channels, OC output channels.
 public enum Linear {
-    /// Up to this many rows, `forward` uses the few-rows kernel (`kb_gemm_nt_rows`, AVX2) instead
-    /// of OpenBLAS, whose packing of the weight matrix dominates small products (batch-1
-    /// inference); with oneDNN the library itself is used.
-    /// Zero where that kernel has no fast path on this CPU.
-    package static let fewRowsLimit = kb_gemm_nt_fast() != 0 ? 32 : 0
+    /// Up to this many rows, `forward` uses the few-rows kernel (`kb_gemm_nt_rows`, AVX2) with
+    /// either library. It streams the weight matrix once, fetching the next rows ahead, where the
+    /// libraries pack or re-read it: on the model's products with weights from memory (as in
+    /// inference, 340 MB per pass) it is faster than both up to about 48 rows, level with oneDNN at
+    /// 64 and slower beyond (Benchmarks/README.md, "Few-rows products"). Zero where that kernel has
+    /// no fast path on this CPU.
+    package static let fewRowsLimit = kb_gemm_nt_fast() != 0 ? 48 : 0
 
     /// out[N, OC] = inp[N, C] · weight[OC, C]ᵀ + bias[OC]
     public static func forward(
@@ -16,9 +18,7 @@ public enum Linear {
         weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
         N: Int, C: Int, OC: Int
     ) {
-        // oneDNN (its products split by columns for few rows) is faster than the few-rows kernel
-        // on one sentence's products (Benchmarks/Swift, case sgemm-shapes).
-        if N <= fewRowsLimit && ComputeContext.current.gemm != .onednn {
+        if N <= fewRowsLimit {
             forwardFewRows(out: out, inp: inp, weight: weight, bias: bias, N: N, C: C, OC: OC)
             return
         }
@@ -30,15 +30,16 @@ public enum Linear {
         }
     }
 
-    /// `forward` by the few-rows kernel, output columns split across the cores in blocks of 4.
+    /// `forward` by the few-rows kernel, output columns split across the cores in blocks of 3 (the
+    /// kernel's groups of weight rows).
     package static func forwardFewRows(
         out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
         weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
         N: Int, C: Int, OC: Int, portable: Bool = false
     ) {
-        let blocks = (OC + 3) / 4
+        let blocks = (OC + 2) / 3
         parallelFor(blocks, minChunk: 16) { range in
-            let o0 = Int32(range.lowerBound * 4), o1 = Int32(min(OC, range.upperBound * 4))
+            let o0 = Int32(range.lowerBound * 3), o1 = Int32(min(OC, range.upperBound * 3))
             if portable {
                 kb_gemm_nt_rows_portable(inp, Int32(N), Int32(C), weight, bias, out, Int32(OC), o0, o1)
             } else {

@@ -38,7 +38,8 @@ struct KernelTests {
     }
 
     /// The few-rows kernel (batch-1 inference) on both of its paths, with and without bias, against
-    /// PyTorch: shapes that reach its 3 x 4 blocks, 8-wide loop and every tail. Each output is written
+    /// PyTorch: shapes that reach its blocks of 3 and 4 input rows (13 = 3 + 3 + 3 + 4) against groups
+    /// of 3 weight rows, its 8-wide loop and every tail. Each output is written
     /// over a NaN, so an output the kernel skips fails.
     @Test func linearFewRowsKernel() throws {
         let (N, C, OC) = (13, 37, 11)
@@ -58,13 +59,13 @@ struct KernelTests {
         try check(y, "linear_rows.y", atol: 1e-6, rtol: 1e-5)
     }
 
-    /// The few-rows kernel agrees with BLAS at the model's shapes (C = 768, 3072) for 1 ... 32 rows
-    /// and with both cores splitting the outputs.
+    /// The few-rows kernel agrees with BLAS at the model's shapes (C = 768, 3072) for 1 ... 48 rows
+    /// (every block size: 1, 2, 3 + 2, 3 + 4, ...) and with both cores splitting the outputs.
     @Test func linearFewRowsMatchesBLASAtModelShapes() throws {
         var rng = SeededGenerator(seed: 11)
         for (C, OC) in [(768, 2304), (3072, 768), (768, 7)] {
             let w = (0..<OC * C).map { _ in rng.nextGaussian() * 0.05 }, b = (0..<OC).map { _ in rng.nextGaussian() }
-            for N in [1, 2, 3, 4, 13, 32] {
+            for N in [1, 2, 3, 4, 5, 7, 13, 32, 48] {
                 let x = (0..<N * C).map { _ in rng.nextGaussian() }
                 var viaBLAS = [Float](repeating: 0, count: N * OC)
                 for n in 0..<N { for o in 0..<OC { viaBLAS[n * OC + o] = b[o] } }
@@ -73,6 +74,28 @@ struct KernelTests {
                 Linear.forwardFewRows(out: &got, inp: x, weight: w, bias: b, N: N, C: C, OC: OC)
                 let d = Discrepancy(got, viaBLAS, atol: 1e-5, rtol: 1e-4)
                 #expect(d.withinTolerance, "N \(N) C \(C) OC \(OC): \(d)")
+            }
+        }
+    }
+
+    /// A row's outputs do not depend on the rows computed with it: every block size gives the same
+    /// bits as the row alone (each output is one dot product in one order), on both paths.
+    @Test func linearFewRowsGivesTheSameBitsInEveryBlock() {
+        var rng = SeededGenerator(seed: 12)
+        let (C, OC) = (771, 23)
+        let w = (0..<OC * C).map { _ in rng.nextGaussian() * 0.05 }, b = (0..<OC).map { _ in rng.nextGaussian() }
+        for N in [2, 5, 13, 48] {
+            let x = (0..<N * C).map { _ in rng.nextGaussian() }
+            for portable in [false, true] {
+                var together = [Float](repeating: .nan, count: N * OC)
+                Linear.forwardFewRows(out: &together, inp: x, weight: w, bias: b, N: N, C: C, OC: OC, portable: portable)
+                for n in 0..<N {
+                    var alone = [Float](repeating: .nan, count: OC)
+                    Array(x[n * C..<(n + 1) * C]).withUnsafeBufferPointer {
+                        Linear.forwardFewRows(out: &alone, inp: $0.baseAddress!, weight: w, bias: b, N: 1, C: C, OC: OC, portable: portable)
+                    }
+                    #expect(alone.map(\.bitPattern) == together[n * OC..<(n + 1) * OC].map(\.bitPattern), "row \(n) of \(N), portable \(portable)")
+                }
             }
         }
     }
