@@ -105,6 +105,7 @@ run swift infer-b64-cut "$B64_ITERS" 1;  run swift-onednn infer-b64-cut "$B64_IT
 run swift train-padded "$TRAIN_ITERS" 1;  run swift-onednn train-padded "$TRAIN_ITERS" 1;  run pytorch train-padded "$TRAIN_ITERS" 1
 run swift train-cut "$TRAIN_ITERS" 1;  run swift-onednn train-cut "$TRAIN_ITERS" 1;     run pytorch train-cut "$TRAIN_ITERS" 1
 run swift sgemm-shapes 3 1     # both libraries, BERT's products
+run swift few-rows-cold 5 1    # the few-rows kernel against both libraries, weights from memory (Linear.fewRowsLimit)
 run swift-onednn profile 3 1    # a cut training step taken apart by the engine's timers, rate vs sgemm
 run swift kernels 2 1
 run swift baseline "$BASELINE_ITERS" 1

@@ -59,7 +59,7 @@ def fit_step_time(results):
 
 
 def main():
-    results, meta, gemm_shapes = {}, [], []
+    results, meta, gemm_shapes, few_rows = {}, [], [], []
     with open(sys.argv[1]) as f:
         for line in f:
             if not line.strip():
@@ -69,6 +69,8 @@ def main():
                 meta.append(r)
             elif r["case"] == "sgemm-shapes":
                 gemm_shapes.append(r)
+            elif r["case"] == "few-rows-cold":
+                few_rows.append(r)
             else:  # the Swift engine's lines name their matrix-product library: a column each
                 side = "swift-onednn" if r["side"] == "swift" and r.get("gemm") == "onednn" else r["side"]
                 results.setdefault(side, {})[r["case"]] = r
@@ -263,6 +265,20 @@ def main():
             cells = [f"{rs[w]['gflops']:.0f} ({rs[w]['gflops'] * rs[w]['median_ms'] / rs[w]['cpu_ms']:.0f})" if w in rs else "—"
                      for w in ways]
             out.append(f"| {name} ({first['trans']}) | {'×'.join(map(str, first['shape']))} | " + " | ".join(cells) + " |")
+    if few_rows:
+        ways = list(dict.fromkeys(r["way"] for r in few_rows))
+        out.append("")
+        out.append(f"The forward products of the 12 × 768 model for M rows with weights from memory (each layer's own "
+                   f"matrices, 340 MB per pass, as in inference), {few_rows[0]['threads']} threads: ms per pass "
+                   "(GFLOP/s). `Linear.fewRowsLimit` takes the few-rows kernel up to the last M where it is the fastest:")
+        out.append("")
+        out += ["| M | " + " | ".join(ways) + " |", "|---|" + "---|" * len(ways)]
+        for m in dict.fromkeys(r["rows"] for r in few_rows):
+            rs = {r["way"]: r for r in few_rows if r["rows"] == m}
+            best = min(rs.values(), key=lambda r: r["median_ms"])["way"]
+            cells = [(f"**{rs[w]['median_ms']:.1f} ({rs[w]['gflops']:.0f})**" if w == best else f"{rs[w]['median_ms']:.1f} ({rs[w]['gflops']:.0f})")
+                     if w in rs else "—" for w in ways]
+            out.append(f"| {m} | " + " | ".join(cells) + " |")
     print("\n".join(out))
 
 

@@ -392,6 +392,46 @@ func sgemmShapesCase(options o: Options) throws {
     }
 }
 
+/// The forward products of the 12 × 768 model for M rows with weights from memory, as inference
+/// meets them (each layer's own matrices: 340 MB per pass, far beyond the caches), by the few-rows
+/// kernel and by each library: the measurement behind `Linear.fewRowsLimit`. One line per M and way.
+func fewRowsColdCase(options o: Options) throws {
+    let C = 768, I = 3072, L = 12
+    let shapes = [(C, 3 * C), (C, C), (C, I), (I, C)]  // (in, out) per layer: qkv, attention out, ffn in, ffn out
+    let perLayer = shapes.reduce(0) { $0 + $1.0 * $1.1 }
+    var rng = SeededGenerator(seed: 7)
+    let weights = UnsafeMutablePointer<Float>.allocate(capacity: L * perLayer)
+    for i in 0..<(L * perLayer) { weights[i] = rng.nextGaussian() * 0.05 }
+    defer { weights.deallocate() }
+    let maxRows = 96
+    let x = (0..<maxRows * I).map { _ in rng.nextGaussian() }
+    var y = [Float](repeating: 0, count: maxRows * I)
+    for m in [1, 4, 8, 13, 20, 32, 48, 64, 96] {
+        var ways: [(String, (Int, Int, UnsafePointer<Float>) -> Void)] = [
+            ("few-rows", { k, n, w in Linear.forwardFewRows(out: &y, inp: x, weight: w, bias: nil, N: m, C: k, OC: n) }),
+        ]
+        for backend in GEMMBackend.available {
+            for threading in GEMMThreading.allCases where backend != .openblas || threading == .split {
+                ways.append(("\(backend.rawValue) \(threading.rawValue)", { k, n, w in
+                    sgemmSplit(transA: false, transB: true, m: m, n: n, k: k, a: x, lda: k, b: w, ldb: k,
+                               beta: 0, c: &y, ldc: n, backend: backend, threading: threading)
+                }))
+            }
+        }
+        for (way, product) in ways {
+            let (times, cpu) = timedRuns(o) {
+                var w = UnsafePointer(weights)
+                for _ in 0..<L { for (k, n) in shapes { product(k, n, w); w += k * n } }
+            }
+            let flops = 2.0 * Double(m * L * perLayer)
+            try emit([
+                "side": "swift", "case": "few-rows-cold", "rows": m, "way": way, "median_ms": median(times), "cpu_ms": median(cpu),
+                "gflops": flops / (median(times) * 1e6), "weight_gbps": Double(L * perLayer * 4) / (median(times) * 1e6), "threads": o.threads,
+            ])
+        }
+    }
+}
+
 /// Times each kernel of one training step in isolation at the padded training shape (B 64, T 64)
 /// and multiplies by how often a step calls it: where a step's time goes.
 func kernelsCase(options o: Options) throws {
@@ -542,6 +582,7 @@ func runCase(_ o: Options) throws {
     case "sgemm": try sgemmCase(options: o)
     case "sgemm-shapes": try sgemmShapesCase(options: o)
     case "profile": try profileCase("profile", batches: try workload().cut, options: o)
+    case "few-rows-cold": try fewRowsColdCase(options: o)
     case "profile-infer-b1": try inferProfileCase("profile-infer-b1", batch: try workload().single, options: o)
     case "profile-padded": try profileCase("profile-padded", batches: [try workload().padded], options: o)
     case "kernels": try kernelsCase(options: o)
