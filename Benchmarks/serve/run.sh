@@ -13,7 +13,8 @@
 # Environment: PYTHON (/work/venv/bin/python), CSV (the seed dataset, cp949), PHASE_SECONDS (20 per
 # concurrency level), SOAK_SECONDS (60), MAX_REQUESTS (20000 per phase), SENTENCES (2000 distinct
 # sentences drawn from the CSV), SINGLE (200 sentences for the batch-1 latency), THREADS (2),
-# PORT (18080; the baseline uses PORT+1).
+# PORT (18080; the baseline uses PORT+1), SERVE_ARGS (more options for `kobert-emotion serve`, e.g.
+# "--max-wait-ms 0").
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PYTHON=${PYTHON:-/work/venv/bin/python}
@@ -102,7 +103,7 @@ stop() {  # side pid
 }
 
 # (a) kobert-emotion serve: one process, one inference worker with THREADS compute threads.
-"$CLI" serve --model "$MODEL" --port "$PORT" --threads "$THREADS" > "$OUT/swift-serve.log" 2>&1 &
+"$CLI" serve --model "$MODEL" --port "$PORT" --threads "$THREADS" ${SERVE_ARGS:-} > "$OUT/swift-serve.log" 2>&1 &
 SWIFT=$!; PIDS+=("$SWIFT")
 wait_healthy "$PORT" "$SWIFT"
 levels swift "$SWIFT" "$PORT"

@@ -183,15 +183,16 @@ public final class InferenceQueue: Service, @unchecked Sendable {
 
     private func work() {
         let maxWait = Double(options.maxWaitMilliseconds) / 1000
-        // The worker starts idle: requests that arrive before its thread first runs (a busy machine
-        // may start it late) wait for a fuller batch as requests to an idle worker always do.
-        var starting = true
+        // An idle worker waits for a fuller batch only while requests come concurrently: when the
+        // batch before held more than one request (with one client at a time, waiting would only
+        // add the wait to every request), and at the start (requests that arrive before the thread
+        // first runs, which a busy machine may start late, wait as requests to an idle worker do).
+        var lastBatchRequests = Int.max
         while true {
             condition.lock()
             // Drop sentences of requests that are already answered (timed out).
             while head < items.count && items[head].ticket.isFinished { head += 1 }
-            var waitedIdle = starting
-            starting = false
+            var waitedIdle = lastBatchRequests == Int.max
             while (head == items.count || held) && state == .running {
                 waitedIdle = true
                 condition.wait()
@@ -206,7 +207,7 @@ public final class InferenceQueue: Service, @unchecked Sendable {
                 waiters.forEach { $0.resume() }
                 return
             }
-            if waitedIdle && maxWait > 0 {
+            if waitedIdle && maxWait > 0 && lastBatchRequests > 1 {
                 let deadline = Date(timeIntervalSinceNow: maxWait)
                 while state == .running && packCount() == items.count - head && items.count - head < options.maxBatchRequests {
                     if !condition.wait(until: deadline) { break }
@@ -221,6 +222,7 @@ public final class InferenceQueue: Service, @unchecked Sendable {
                 continue
             }
             let start = DispatchTime.now()
+            lastBatchRequests = Set(batch.map { ObjectIdentifier($0.ticket) }).count
             for item in batch where item.ticket.started == nil { item.ticket.started = start }
             metrics.queueDepth.record(items.count - head)
             condition.unlock()

@@ -12,8 +12,10 @@ public struct ServerOptions: Sendable, Equatable {
     public var maxBatchTokens = 4096
     /// A batch holds at most this many sentences (the runner is allocated for this many).
     public var maxBatchRequests = 64
-    /// When the worker is idle and work arrives, it waits at most this long for more work to fill the
-    /// batch. When work is already queued as a batch finishes, it starts the next batch at once.
+    /// When the worker is idle and work arrives while requests come concurrently (the batch before
+    /// held more than one request), it waits at most this long for more work to fill the batch. A
+    /// lone client's requests are computed at once, and when work is already queued as a batch
+    /// finishes, the next batch starts at once.
     public var maxWaitMilliseconds = 2
     /// Sentences waiting in the queue; a request that would overflow it is refused with 429.
     public var maxQueuedSentences = 2048

@@ -27,7 +27,7 @@ struct Serve: ParsableCommand {
     @Option(name: .long, help: "Most sentences in one batch.")
     var maxBatchRequests = ServerOptions().maxBatchRequests
 
-    @Option(name: .long, help: "Milliseconds an idle worker waits for a batch to fill (never when work is already queued).")
+    @Option(name: .long, help: "Milliseconds an idle worker waits for a batch to fill while requests come concurrently (never for a lone client's requests, never when work is already queued).")
     var maxWaitMs = ServerOptions().maxWaitMilliseconds
 
     @Option(name: .long, help: "Most sentences waiting in the queue; beyond it requests are refused with 429.")

@@ -297,6 +297,24 @@ import Testing
         }
     }
 
+    /// The idle worker waits for a fuller batch while requests come concurrently, not for a lone
+    /// client: after a batch of one request, the next lone request is computed at once although
+    /// `--max-wait-ms` is 3 s (the first request, at the start, waits it out).
+    @Test func aLoneClientIsNotHeldByTheBatchWait() async throws {
+        var options = defaultTestOptions()
+        options.maxWaitMilliseconds = 3000
+        let log = LogSink()
+        try await withServer(options, log: log) { client, _ in
+            let first = try await client.post("/predict", #"{"inputs": "좋아"}"#)
+            let second = try await client.post("/predict", #"{"inputs": "오늘 정말 행복해!"}"#)
+            #expect(first.status == .ok && second.status == .ok)
+        }
+        let queued = log.lines.filter { $0.metadata["path"] == "/predict" }.map { Double("\($0.metadata["queue_ms"] ?? "")") ?? .nan }
+        #expect(queued.count == 2)
+        #expect(queued.first ?? 0 >= 2500, "the first request did not wait for a fuller batch: \(queued)")
+        #expect(queued.last ?? .infinity < 1500, "the lone client's second request waited: \(queued)")
+    }
+
     @Test func oneAccessLogLinePerRequest() async throws {
         let log = LogSink()
         try await withServer(defaultTestOptions(), log: log) { client, _ in
