@@ -107,6 +107,7 @@ KB_AVX2 static void kb_gemm_nt_rows_avx2(const float *X, int M, int C, const flo
     // 4 (13 = 3 + 3 + 3 + 4), so a block of 1 or 2 rows (which runs at a fraction of the rate) is
     // left only when M is 1, 2 or 5. Each output is one dot product in the same order whatever its
     // block, so the blocking changes no bit.
+    if (M <= 0) return;
     int blocks = 0;
     for (int r = M; r > 0; r -= kb_block_rows(r)) blocks++;
     // The next group's 12·C bytes are prefetched in equal shares by this group's blocks.
