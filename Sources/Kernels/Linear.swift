@@ -12,6 +12,11 @@ public enum Linear {
     /// no fast path on this CPU.
     package static let fewRowsLimit = kb_gemm_nt_fast() != 0 ? 48 : 0
 
+    /// "products of at most 48 rows: the engine's AVX2 kernel" where that kernel is used, for logs.
+    public static var fewRowsSummary: String? {
+        fewRowsLimit > 0 ? "products of at most \(fewRowsLimit) rows: the engine's AVX2 kernel" : nil
+    }
+
     /// out[N, OC] = inp[N, C] · weight[OC, C]ᵀ + bias[OC]
     public static func forward(
         out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,

@@ -49,6 +49,7 @@ let versionText: String = {
     let backends = GEMMBackend.available.map { "\($0.rawValue): \($0.summary)" }
     return "kobert-emotion \(emotionServerVersion)\nmatrix products: " + backends.joined(separator: "; ")
         + " (default \(GEMMBackend.platformDefault.rawValue); KOBERT_GEMM picks one)"
+        + (Linear.fewRowsSummary.map { "; \($0)" } ?? "")
 }()
 
 private func terminate(_ code: Int32) -> Never { exit(code) }

@@ -182,8 +182,10 @@ struct ComputeArguments: ParsableArguments {
 }
 
 extension ComputeContext {
-    /// "2 threads; matrix products: oneDNN 2.6.3 (isa avx2)", for logs.
+    /// "2 threads; matrix products: oneDNN 2.6.3 (isa avx2); products of at most 48 rows: the
+    /// engine's AVX2 kernel", for logs.
     var summary: String {
         "\(threads) thread\(threads == 1 ? "" : "s"); matrix products: \(gemm.summary)"
+            + (Linear.fewRowsSummary.map { "; \($0)" } ?? "")
     }
 }
