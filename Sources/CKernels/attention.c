@@ -42,12 +42,7 @@ static inline float kb_exp_row_portable(float *row, int n, float mx) {
 #ifdef KB_X86
 #define KB_AVX2_ATTR __attribute__((target("avx2,fma")))
 
-KB_AVX2_ATTR static inline float kb_hsum8(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
+#include "hsum8.h"
 // Dot product over n (the head size): two 8-lane accumulators, then the scalar tail.
 KB_AVX2_ATTR static inline float kb_dot_avx2(const float *a, const float *b, int n) {
     __m256 s0 = _mm256_setzero_ps(), s1 = s0;

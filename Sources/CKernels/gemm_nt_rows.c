@@ -25,12 +25,7 @@ void kb_gemm_nt_rows_portable(const float *X, int M, int C, const float *W, cons
 #ifdef KB_X86
 #define KB_AVX2 __attribute__((target("avx2,fma")))
 
-KB_AVX2 static inline float kb_hsum(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
+#include "hsum8.h"
 
 /// Scalar tail of the dot products of rows x[0..<R) with w[0..<4) over c in [c0, C).
 static inline float kb_tail(const float *x, const float *w, int c0, int C) {
@@ -63,9 +58,9 @@ static inline float kb_tail(const float *x, const float *w, int c0, int C) {
       a##r##0 = _mm256_fmadd_ps(u, v0, a##r##0); a##r##1 = _mm256_fmadd_ps(u, v1, a##r##1); \
       a##r##2 = _mm256_fmadd_ps(u, v2, a##r##2); }
 #define KB_STORE3(r)                                                                 \
-    y[(long)(r) * ldy + 0] = kb_hsum(a##r##0) + kb_tail(x##r, w0, C8, C) + b[0];    \
-    y[(long)(r) * ldy + 1] = kb_hsum(a##r##1) + kb_tail(x##r, w1, C8, C) + b[1];    \
-    y[(long)(r) * ldy + 2] = kb_hsum(a##r##2) + kb_tail(x##r, w2, C8, C) + b[2];
+    y[(long)(r) * ldy + 0] = kb_hsum8(a##r##0) + kb_tail(x##r, w0, C8, C) + b[0];    \
+    y[(long)(r) * ldy + 1] = kb_hsum8(a##r##1) + kb_tail(x##r, w1, C8, C) + b[1];    \
+    y[(long)(r) * ldy + 2] = kb_hsum8(a##r##2) + kb_tail(x##r, w2, C8, C) + b[2];
 #define KB_ZERO3(r) __m256 a##r##0 = _mm256_setzero_ps(), a##r##1 = a##r##0, a##r##2 = a##r##0;
 #define KB_BLOCK_ARGS const float *x0, int C, int C8, const float *w0, const float *b, float *y, int ldy, \
                       const float *pf, int lines
@@ -144,7 +139,7 @@ KB_AVX2 static void kb_gemm_nt_rows_avx2(const float *X, int M, int C, const flo
             const float *x0 = X + (long)m * C;
             __m256 a0 = _mm256_setzero_ps();
             for (int c = 0; c < C8; c += 8) a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x0 + c), _mm256_loadu_ps(w0 + c), a0);
-            Y[(long)m * ldy + o] = kb_hsum(a0) + kb_tail(x0, w0, C8, C) + (bias ? bias[o] : 0.0f);
+            Y[(long)m * ldy + o] = kb_hsum8(a0) + kb_tail(x0, w0, C8, C) + (bias ? bias[o] : 0.0f);
         }
     }
 }

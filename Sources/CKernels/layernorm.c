@@ -53,12 +53,7 @@ void kb_layernorm_backward_portable(float *dinp, const float *dout, const float 
 }
 
 #ifdef KB_X86
-KB_AVX2 static inline float kb_hsum8_ln(__m256 v) {
-    // the same order as kb_lanes_sum: (0+4)+(1+5) + (2+6)+(3+7)
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    __m128 t = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    return _mm_cvtss_f32(_mm_add_ss(t, _mm_shuffle_ps(t, t, 1)));
-}
+#include "hsum8.h"
 
 KB_AVX2 static void kb_layernorm_forward_avx2(float *out, float *mean, float *rstd, const float *inp, const float *w,
                                               const float *b, long n0, long n1, int C, float eps) {
@@ -68,13 +63,13 @@ KB_AVX2 static void kb_layernorm_forward_avx2(float *out, float *mean, float *rs
         __m256 acc = _mm256_setzero_ps();
         int c = 0;
         for (; c + 8 <= C; c += 8) acc = _mm256_add_ps(acc, _mm256_loadu_ps(x + c));
-        float sum = kb_hsum8_ln(acc);
+        float sum = kb_hsum8(acc);
         for (; c < C; c++) sum += x[c];
         float m = sum / (float)C;
         __m256 vm = _mm256_set1_ps(m);
         acc = _mm256_setzero_ps();
         for (c = 0; c + 8 <= C; c += 8) { __m256 d = _mm256_sub_ps(_mm256_loadu_ps(x + c), vm); acc = _mm256_fmadd_ps(d, d, acc); }
-        float sq = kb_hsum8_ln(acc);
+        float sq = kb_hsum8(acc);
         for (; c < C; c++) { float d = x[c] - m; sq += d * d; }
         float s = 1.0f / sqrtf(sq / (float)C + eps);
         __m256 vs = _mm256_set1_ps(s);
@@ -102,7 +97,7 @@ KB_AVX2 static void kb_layernorm_backward_avx2(float *dinp, const float *dout, c
             ag = _mm256_add_ps(ag, g);
             agx = _mm256_fmadd_ps(g, xh, agx);
         }
-        float meanG = kb_hsum8_ln(ag), meanGX = kb_hsum8_ln(agx);
+        float meanG = kb_hsum8(ag), meanGX = kb_hsum8(agx);
         for (; c < C; c++) { float g = dy[c] * w[c]; meanG += g; meanGX += g * ((x[c] - m) * s); }
         meanG /= (float)C;
         meanGX /= (float)C;
