@@ -7,24 +7,12 @@ import Testing
 struct DownloadCommandTests {
     static let fixture = Fixture.folder
 
-    static func run(_ args: [String], environment: [String: String]) throws -> CLITests.Result {
-        let p = Process()
-        p.executableURL = CLITests.binary
-        p.arguments = args
-        var env = ProcessInfo.processInfo.environment
-        for key in env.keys where key.hasPrefix("HF_") { env[key] = nil }
-        p.environment = env.merging(environment) { $1 }
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return CLITests.Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    /// The tool with the Hub variables of this process removed (HubTrainTests.run, off the cooperative threads).
+    static func run(_ args: [String], environment: [String: String]) async throws -> CLITests.Result {
+        try await HubTrainTests.run(args, in: FileManager.default.temporaryDirectory, environment: environment)
     }
 
-    @Test func downloadPrintsTheSnapshotOfACachedModelOfflineAndModelTakesRepositoryIds() throws {
+    @Test func downloadPrintsTheSnapshotOfACachedModelOfflineAndModelTakesRepositoryIds() async throws {
         let dir = try CLITests.tempDir()
         let cache = dir.appendingPathComponent("hub")
         try FileManager.default.createDirectory(at: cache, withIntermediateDirectories: true)
@@ -32,28 +20,28 @@ struct DownloadCommandTests {
         let commit = try String(contentsOf: Self.fixture.appendingPathComponent("refs/main"), encoding: .utf8)
         let env = ["HF_HUB_CACHE": cache.path, "HF_HUB_OFFLINE": "1", "HF_ENDPOINT": "http://127.0.0.1:1", "XDG_CACHE_HOME": dir.path]
 
-        let ok = try Self.run(["download", "skt/kobert-base-v1"], environment: env)
+        let ok = try await Self.run(["download", "skt/kobert-base-v1"], environment: env)
         #expect(ok.status == 0, "\(ok.stderr)")
         #expect(ok.stdout == cache.appendingPathComponent("models--skt--kobert-base-v1/snapshots/\(commit)").path + "\n")
 
-        let missing = try Self.run(["download", "skt/other@v2"], environment: env)
+        let missing = try await Self.run(["download", "skt/other@v2"], environment: env)
         #expect(missing.status != 0)
         #expect(missing.stderr.contains("skt/other@v2") && missing.stderr.contains("HF_HUB_OFFLINE"), "\(missing.stderr)")
 
-        let invalid = try Self.run(["download", "../etc/passwd"], environment: env)
+        let invalid = try await Self.run(["download", "../etc/passwd"], environment: env)
         #expect(invalid.status != 0)
         #expect(invalid.stderr.contains("owner/name"), "\(invalid.stderr)")
 
         // --model goes through the same resolution (here: not cached, offline).
-        let predict = try Self.run(["predict", "--model", "skt/other", "안녕"], environment: env)
+        let predict = try await Self.run(["predict", "--model", "skt/other", "안녕"], environment: env)
         #expect(predict.status != 0)
         #expect(predict.stderr.contains("skt/other@main"), "\(predict.stderr)")
     }
 
-    @Test func downloadWithoutNetworkSaysHowToGoOn() throws {
+    @Test func downloadWithoutNetworkSaysHowToGoOn() async throws {
         let dir = try CLITests.tempDir()
         let env = ["HF_HUB_CACHE": dir.path, "HF_ENDPOINT": "http://127.0.0.1:1", "XDG_CACHE_HOME": dir.path, "HF_HUB_ETAG_TIMEOUT": "2"]
-        let r = try Self.run(["download", "skt/kobert-base-v1"], environment: env)
+        let r = try await Self.run(["download", "skt/kobert-base-v1"], environment: env)
         #expect(r.status != 0)
         #expect(r.stderr.contains("cannot reach http://127.0.0.1:1") && r.stderr.contains("HF_HUB_OFFLINE"), "\(r.stderr)")
     }
