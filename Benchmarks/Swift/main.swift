@@ -183,6 +183,13 @@ func inferCase(_ name: String, batch work: WorkBatch, options o: Options) throws
     ])
 }
 
+/// `count` floats drawn from N(0, scale²); the caller deallocates them.
+func gaussianBuffer(_ count: Int, scale: Float, _ rng: inout SeededGenerator) -> UnsafeMutablePointer<Float> {
+    let p = UnsafeMutablePointer<Float>.allocate(capacity: count)
+    for i in 0..<count { p[i] = rng.nextGaussian() * scale }
+    return p
+}
+
 /// One inference pass taken apart by the engine's own timers (`BertRunner.profiling`): ms per pass
 /// and share of each kernel phase, medians of the passes' totals; markdown on stderr, JSON on stdout.
 func inferProfileCase(_ name: String, batch work: WorkBatch, options o: Options) throws {
@@ -245,11 +252,7 @@ func profileCase(_ name: String, batches: [WorkBatch], options o: Options) throw
     // The same products as plain sgemm (Linear with bias, Linear.backward without the bias sum), same run.
     let maxRows = calls.map(\.rows).max() ?? 1, maxWidth = calls.map { max($0.inChannels, $0.outChannels) }.max() ?? 1
     var rng = SeededGenerator(seed: 5)
-    func buffer(_ n: Int) -> UnsafeMutablePointer<Float> {
-        let p = UnsafeMutablePointer<Float>.allocate(capacity: n)
-        for i in 0..<n { p[i] = rng.nextGaussian() * 0.05 }
-        return p
-    }
+    func buffer(_ n: Int) -> UnsafeMutablePointer<Float> { gaussianBuffer(n, scale: 0.05, &rng) }
     let x = buffer(maxRows * maxWidth), y = buffer(maxRows * maxWidth), dx = buffer(maxRows * maxWidth)
     let w = buffer(maxWidth * maxWidth), dw = buffer(maxWidth * maxWidth), bias = buffer(maxWidth)
     var sgemmSeconds = 0.0
@@ -400,8 +403,7 @@ func fewRowsColdCase(options o: Options) throws {
     let shapes = [(C, 3 * C), (C, C), (C, I), (I, C)]  // (in, out) per layer: qkv, attention out, ffn in, ffn out
     let perLayer = shapes.reduce(0) { $0 + $1.0 * $1.1 }
     var rng = SeededGenerator(seed: 7)
-    let weights = UnsafeMutablePointer<Float>.allocate(capacity: L * perLayer)
-    for i in 0..<(L * perLayer) { weights[i] = rng.nextGaussian() * 0.05 }
+    let weights = gaussianBuffer(L * perLayer, scale: 0.05, &rng)
     defer { weights.deallocate() }
     let maxRows = 96
     let x = (0..<maxRows * I).map { _ in rng.nextGaussian() }
@@ -437,11 +439,7 @@ func fewRowsColdCase(options o: Options) throws {
 func kernelsCase(options o: Options) throws {
     let B = 64, T = 64, C = 768, I = 3072, NH = 12, HS = 64, L = 12, N = B * T
     var rng = SeededGenerator(seed: 3)
-    func buffer(_ count: Int) -> UnsafeMutablePointer<Float> {
-        let p = UnsafeMutablePointer<Float>.allocate(capacity: count)
-        for i in 0..<count { p[i] = rng.nextGaussian() * 0.1 }
-        return p
-    }
+    func buffer(_ count: Int) -> UnsafeMutablePointer<Float> { gaussianBuffer(count, scale: 0.1, &rng) }
     let x = buffer(N * I), y = buffer(N * I), z = buffer(N * I)
     let w = buffer(I * C), dw = buffer(I * C), bias = buffer(I), dbias = buffer(I)
     let qkv = buffer(N * 3 * C), dqkv = buffer(N * 3 * C), ctx = buffer(N * C)
