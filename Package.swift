@@ -88,11 +88,13 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        // A task executor with threads of its own (the HTTP service's; the tests' in-process servers').
+        .target(name: "Executors"),
         // `kobert-emotion serve`: TEI-style HTTP API with dynamic batching over EmotionModel.
         .target(
             name: "EmotionServer",
             dependencies: [
-                "EmotionClassifier", "BERT", "Kernels", "SentencePiece",
+                "EmotionClassifier", "BERT", "Kernels", "SentencePiece", "Executors",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -141,7 +143,7 @@ let package = Package(
         ),
         // Threads of their own for the servers tests run in-process, so that synchronous tests holding
         // Swift's cooperative threads cannot starve them (Tests/TestExecutors).
-        .target(name: "TestExecutors", path: "Tests/TestExecutors"),
+        .target(name: "TestExecutors", dependencies: ["Executors"], path: "Tests/TestExecutors"),
         .testTarget(name: "HubClientTests", dependencies: ["HubClient", "HubTestSupport", "TestExecutors"]),
         .testTarget(name: "FileSafetyTests", dependencies: ["FileSafety"]),
         // The seeded mutation engine shared by fuzz tests, and the fuzz tests over every file reader.

@@ -1,4 +1,5 @@
 import EmotionClassifier
+import Executors
 import Foundation
 import Hummingbird
 import Logging
@@ -40,11 +41,26 @@ public struct EmotionService: Sendable {
 
     /// Runs the server until one of `signals`: then the queue refuses new work (503), finishes what is
     /// queued, and the server closes its connections once their requests are answered; returns normally.
+    ///
+    /// Cancelling the task that runs it is a graceful shutdown too (it returns once drained). A plain
+    /// cancellation would stop reading the connections the server has just accepted, and NIO stops the
+    /// process when such a connection is dropped ("Deinited NIOAsyncWriter without calling finish()",
+    /// apple/swift-nio#2813).
+    ///
+    /// The server's tasks (connections, handlers) run on threads of their own
+    /// (`DedicatedThreads.service`, where the platform has task executors), not on Swift's cooperative
+    /// pool: an app that embeds the service and blocks its cooperative threads does not stop it answering.
     public func run(gracefulShutdownSignals signals: [UnixSignal] = [.sigterm, .sigint], logger: Logger) async throws {
         // Graceful shutdown runs in reverse order: the queue drains first, then the HTTP server.
         let group = ServiceGroup(configuration: .init(services: [application, queue],
                                                       gracefulShutdownSignals: signals, logger: logger))
-        try await group.run()
+        // An unstructured task, so that the caller's cancellation does not reach the group.
+        let running = serviceTask { try await group.run() }
+        try await withTaskCancellationHandler {
+            try await running.value
+        } onCancel: {
+            _ = serviceTask { await group.triggerGracefulShutdown() }
+        }
     }
 }
 

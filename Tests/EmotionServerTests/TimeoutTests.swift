@@ -108,7 +108,7 @@ func withLiveServer(_ options: ServerOptions, _ body: @escaping @Sendable (Int, 
     let service = try buildApplication(model: try TinyModel.model(), options: options, logger: LogSink().logger) { _, port in
         continuation.yield(port)
     }
-    let server = Task(executorPreference: DedicatedThreads.servers) { try await service.run(gracefulShutdownSignals: [], logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }) }
+    let server = serverTask { try await service.run(gracefulShutdownSignals: [], logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }) }
     var iterator = ports.makeAsyncIterator()
     guard let port = await iterator.next() else {
         server.cancel()
@@ -169,7 +169,7 @@ final class RawConnection: @unchecked Sendable {
         }
     }
 
-    private func blockingRead(limit: Double) -> (Data, closed: Bool, seconds: Double) {
+    func blockingRead(limit: Double) -> (Data, closed: Bool, seconds: Double) {
         let start = Date()
         var data = Data()
         var buffer = [UInt8](repeating: 0, count: 4096)

@@ -329,7 +329,7 @@ struct HubClientDownloadTests {
             // As Python's huggingface_hub holds it while it writes that blob (flock on another descriptor).
             let lock = try await CacheLock.acquire(cache.appendingPathComponent(".locks/models--skt--kobert-base-v1/\(sha).lock"))
             let client = try Self.client(hub, cache: cache)
-            let download = Task(executorPreference: DedicatedThreads.servers) { try await client.download(Self.repo) }
+            let download = serverTask { try await client.download(Self.repo) }
             try await Task.sleep(nanoseconds: 500_000_000)
             #expect(!hub.log.contains { $0.path == "/cdn/\(sha)" }, "downloaded while the lock was held")
             lock.release()
