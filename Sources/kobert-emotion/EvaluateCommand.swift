@@ -93,7 +93,7 @@ struct CheckParity: ParsableCommand {
         commandName: "check-parity",
         abstract: "Developer check: a model's logits against a PyTorch reference (Scripts/make_bert_fixtures.py --full).")
 
-    @Option(name: .long, help: "Model directory (config.json, model.safetensors).")
+    @Option(name: .long, help: "Model directory (config.json, model.safetensors), or a Hugging Face Hub repository owner/name[@revision] (an existing local path always wins).")
     var model: String
 
     @Option(name: .long, help: "safetensors with input_ids, token_type_ids, attention_mask and PyTorch's logits.")
@@ -107,7 +107,8 @@ struct CheckParity: ParsableCommand {
     func run() throws { try compute.run { try runInContext() } }
 
     func runInContext() throws {
-        let r = try ParityCheck.run(modelDirectory: URL(fileURLWithPath: model), reference: URL(fileURLWithPath: reference), rtol: rtol)
+        guard !model.isEmpty else { throw ValidationError("--model needs a directory name or a Hub repository id") }
+        let r = try ParityCheck.run(modelDirectory: try resolveModelArgument(model), reference: URL(fileURLWithPath: reference), rtol: rtol)
         print(r.summary)
         if !r.passed { throw ExitCode.failure }
     }

@@ -36,6 +36,9 @@ struct DownloadCommandTests {
         let predict = try await Self.run(["predict", "--model", "skt/other", "안녕"], environment: env)
         #expect(predict.status != 0)
         #expect(predict.stderr.contains("skt/other@main"), "\(predict.stderr)")
+        let parity = try await Self.run(["check-parity", "--model", "skt/other", "--reference", "ref.safetensors"], environment: env)
+        #expect(parity.status != 0)
+        #expect(parity.stderr.contains("skt/other@main"), "\(parity.stderr)")
     }
 
     @Test func downloadWithoutNetworkSaysHowToGoOn() async throws {
