@@ -96,6 +96,30 @@ import Darwin
             #expect(metricValue(after, "kobert_batch_size_count") == 1, "\(after)")
         }
     }
+
+    /// A request that waits past its timeout is answered 429 on time while every thread of Dispatch's
+    /// global queues is busy with the host process's work: the timeout timers run on a queue of the
+    /// server's own (on a global queue, the 429 came only when the host's work ended).
+    @Test func requestTimeoutIsAnsweredWhileDispatchsGlobalQueuesAreBusy() async throws {
+        var options = defaultTestOptions()
+        options.requestTimeoutSeconds = 0.3
+        try await withServer(options) { client, service in
+            service.queue.hold(true)                      // the request can only time out
+            defer { service.queue.hold(false) }
+            let release = DispatchSemaphore(value: 0)
+            let busy = 256       // more than the threads Dispatch adds when its pool stays blocked
+            for _ in 0..<busy {
+                DispatchQueue.global().async { _ = release.wait(timeout: .now() + 10) }
+            }
+            defer { for _ in 0..<busy { release.signal() } }
+            let start = Date()
+            let response = try await client.post("/predict", #"{"inputs": "좋아"}"#)
+            let seconds = Date().timeIntervalSince(start)
+            #expect(response.status == .tooManyRequests, "\(response.text)")
+            // 0.3 s is due; the global queues stay busy for 10 s.
+            #expect(seconds < 5, "the 429 came after \(seconds) s")
+        }
+    }
 }
 
 /// Runs the service on 127.0.0.1 on a free port, calls `body` with the port, then stops it; both
