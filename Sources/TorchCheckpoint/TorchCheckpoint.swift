@@ -206,6 +206,11 @@ public final class TorchCheckpoint: @unchecked Sendable {
         }
         let prefix = String(picklePath.dropLast("data.pkl".count))
 
+        // The bytes of all records read so far. Stored records lie side by side in the file, so together
+        // they cannot hold more than the file: this bound stops central-directory entries that point at
+        // the same local record (ZIPFoundation does not check) from multiplying the memory used.
+        var extractedBytes = 0
+
         /// The bytes of one record, checked: a stored (uncompressed) regular file no larger than the file.
         func extract(_ path: String) throws -> Data {
             guard let entry = entries[path] else { throw malformed("missing record '\(path)'") }
@@ -217,6 +222,10 @@ public final class TorchCheckpoint: @unchecked Sendable {
                 throw malformed("record '\(path)' declares \(entry.uncompressedSize) bytes, more than the \(fileSize)-byte file")
             }
             let size = Int(entry.uncompressedSize)
+            guard size <= fileSize - extractedBytes else {
+                throw malformed("record '\(path)' of \(size) bytes and the records read before it (\(extractedBytes) bytes) hold more than the \(fileSize)-byte file: zip entries overlap")
+            }
+            extractedBytes += size
             var data = Data(capacity: size)
             do {
                 _ = try archive.extract(entry, bufferSize: 1 << 20, skipCRC32: false) { chunk in
