@@ -202,6 +202,13 @@ struct UnpicklerLimits {
     var maxDepth = 64
     var maxDimensions = 32
     var maxGlobalLineLength = 256
+    /// Longest dict key or storage key, in UTF-8 bytes (a state dict's keys are tensor names of a few
+    /// hundred bytes at most).
+    var maxKeyBytes = 4096
+    /// Bytes of keys that may be hashed in all: this many, or 16 per byte of input if that is more, so
+    /// that a key set again and again (one memoized key, SETITEM after SETITEM) costs at most linear time.
+    var minKeyBytesHashed = 64 << 20
+    var keyBytesHashedPerInputByte = 16
 }
 
 /// Runs one pickle from `bytes[start...]` up to its STOP, under the rules above.
@@ -229,11 +236,19 @@ struct Unpickler {
     private var memo: [UInt32: PickleValue] = [:]
     private var opcodeStart = 0
     private var opcodeName = ""
+    /// Bytes of dict and storage keys hashed so far, against `keyHashBudget`.
+    private var keyBytesHashed = 0
 
     init(bytes: UnsafeRawBufferPointer, start: Int = 0, layout: PersistentIDLayout) {
         self.bytes = bytes
         self.layout = layout
         self.position = start
+    }
+
+    /// Bytes of keys this input may have hashed (see `UnpicklerLimits.minKeyBytesHashed`).
+    private var keyHashBudget: Int {
+        let (scaled, overflow) = bytes.count.multipliedReportingOverflow(by: limits.keyBytesHashedPerInputByte)
+        return overflow ? Int.max : max(limits.minKeyBytesHashed, scaled)
     }
 
     // MARK: Errors
@@ -473,7 +488,7 @@ struct Unpickler {
         list.depth = depth
     }
 
-    private func setItems(_ items: [PickleValue]) throws {
+    private mutating func setItems(_ items: [PickleValue]) throws {
         let target = try top()
         guard case .dict(let dict) = target else { throw forbid("SETITEM on a \(target.kind); only dicts take items") }
         guard items.count % 2 == 0 else { throw fail("SETITEMS with an odd number of values") }
@@ -483,13 +498,28 @@ struct Unpickler {
         for index in stride(from: 0, to: items.count, by: 2) {
             let key: PickleDict.Key
             switch items[index] {
-            case .string(let string): key = .string(string)
+            case .string(let string):
+                try chargeKey(string, what: "dict key")
+                key = .string(string)
             case .int(let int): key = .int(int)
             default: throw forbid("dict key of type \(items[index].kind); only str and int keys are supported")
             }
             dict.set(key, items[index + 1])
         }
         dict.depth = depth
+    }
+
+    /// Checks a key's length and counts it against the hashing budget, before it is hashed.
+    private mutating func chargeKey(_ key: String, what: String) throws {
+        let length = key.utf8.count
+        guard length <= limits.maxKeyBytes else {
+            throw limit("\(what) of \(length) bytes; keys are limited to \(limits.maxKeyBytes) bytes (tensor names are far shorter)")
+        }
+        let (total, overflow) = keyBytesHashed.addingReportingOverflow(length)
+        guard !overflow, total <= keyHashBudget else {
+            throw limit("more than \(keyHashBudget) bytes of dict and storage keys hashed (the same keys set again and again?)")
+        }
+        keyBytesHashed = total
     }
 
     /// REDUCE: only the allowed callables, each checking its own arguments.
@@ -600,6 +630,7 @@ struct Unpickler {
         }
         guard case .global(.storageType(let dtype)) = items[1] else { throw fail("persistent id storage type is a \(items[1].kind)") }
         guard case .string(let key) = items[2], !key.isEmpty else { throw fail("persistent id key is not a non-empty str") }
+        try chargeKey(key, what: "storage key")
         guard case .string = items[3] else { throw fail("persistent id location is a \(items[3].kind), not a str") }
         guard case .int(let count) = items[4], count >= 0 else { throw fail("storage '\(key)': element count is not a non-negative int") }
         guard count.multipliedReportingOverflow(by: dtype.byteSize).overflow == false else { throw fail("storage '\(key)': \(count) elements overflow") }
