@@ -97,6 +97,11 @@ public final class TorchCheckpoint: @unchecked Sendable {
     /// row-major order of its shape.
     public func floats(_ name: String) throws -> [Float] {
         let info = try floatTensor(name)
+        // Checked when the file was opened too: nothing is allocated for more elements than the storage has.
+        let available = storages[info.storageKey].map { $0.range.count / info.dtype.byteSize } ?? 0
+        guard info.count <= available else {
+            throw TorchCheckpointError.tensor(file: self.name, tensor: name, reason: "\(info.count) elements, more than the \(available) its storage holds")
+        }
         var result = [Float](repeating: 0, count: info.count)
         try result.withUnsafeMutableBufferPointer { try copyFloats(name, into: $0) }
         return result

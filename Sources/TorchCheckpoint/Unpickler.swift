@@ -590,6 +590,11 @@ struct Unpickler {
             guard !overflow else { throw fail("\(function): element count overflows") }
             count = product
         }
+        // A state dict's tensor never has more elements than its storage; a view that does repeats
+        // elements (stride 0 on a dimension longer than 1), and reading it would allocate its whole count.
+        guard count <= storage.count else {
+            throw fail("\(function): view of shape \(shape) has \(count) elements, more than the \(storage.count) of storage '\(storage.key)' (a broadcast view with stride 0?)")
+        }
         // A dimension of size 1 is never stepped along: its stride (arbitrary in torch) is taken as 0.
         let steps = zip(shape, strides).map { $0 == 1 ? 0 : $1 }
         return TensorView(storage: storage, offset: offset, shape: shape, strides: steps)

@@ -52,6 +52,11 @@ private let pickleCases: [PickleCase] = [
                body: bytes("(\u{8c}\u{7}storagectorch\nFloatStorage\n") + binUnicode(String(repeating: "k", count: 5000))
                    + bytes("\u{8c}\u{3}cpuK\u{4}NtQ"),
                expected: "(opcode BINPERSID): limit exceeded: storage key of 5000 bytes; keys are limited to 4096 bytes"),
+    // A 2^30 x 2^30 view with strides 0 over one element: reading it would allocate 2^60 floats.
+    PickleCase(label: "broadcast view over one element",
+               body: orderedDict + bytes("\u{8c}\u{1}wctorch._utils\n_rebuild_tensor_v2\n((\u{8c}\u{7}storagectorch\nFloatStorage\n\u{8c}\u{1}0\u{8c}\u{3}cpuK\u{1}NtQK\u{0}")
+                   + bytes("(J\u{0}\u{0}\u{0}\u{40}J\u{0}\u{0}\u{0}\u{40}t(K\u{0}K\u{0}t\u{89}") + orderedDict + bytes("tRs"),
+               expected: "view of shape [1073741824, 1073741824] has 1152921504606846976 elements, more than the 1 of storage '0'"),
     PickleCase(label: "unsupported storage type", body: bytes("ctorch\nComplexFloatStorage\n"), expected: "refused global 'torch.ComplexFloatStorage'"),
 ]
 
