@@ -308,6 +308,14 @@ struct Unpickler {
         return String(decoding: raw, as: UTF8.self)
     }
 
+    /// STACK_GLOBAL's module and name: GLOBAL's limits (bounded length, printable ASCII).
+    private func checkGlobalPart(_ text: String, _ what: String) throws {
+        guard text.utf8.count <= limits.maxGlobalLineLength else {
+            throw fail("STACK_GLOBAL \(what) is longer than \(limits.maxGlobalLineLength) bytes")
+        }
+        guard text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) else { throw fail("STACK_GLOBAL \(what) is not printable ASCII") }
+    }
+
     // MARK: Stack
 
     private mutating func push(_ value: PickleValue) throws {
@@ -431,6 +439,8 @@ struct Unpickler {
                 guard case .string(let nameText) = name, case .string(let moduleText) = module else {
                     throw fail("STACK_GLOBAL needs two strings, got \(module.kind) and \(name.kind)")
                 }
+                try checkGlobalPart(moduleText, "module")
+                try checkGlobalPart(nameText, "name")
                 try pushGlobal(moduleText + "." + nameText)
             case 0x52: // REDUCE
                 let arguments = try pop()

@@ -57,6 +57,10 @@ private let pickleCases: [PickleCase] = [
                body: orderedDict + bytes("\u{8c}\u{1}wctorch._utils\n_rebuild_tensor_v2\n((\u{8c}\u{7}storagectorch\nFloatStorage\n\u{8c}\u{1}0\u{8c}\u{3}cpuK\u{1}NtQK\u{0}")
                    + bytes("(J\u{0}\u{0}\u{0}\u{40}J\u{0}\u{0}\u{0}\u{40}t(K\u{0}K\u{0}t\u{89}") + orderedDict + bytes("tRs"),
                expected: "view of shape [1073741824, 1073741824] has 1152921504606846976 elements, more than the 1 of storage '0'"),
+    PickleCase(label: "STACK_GLOBAL name of 300 bytes", body: bytes("\u{8c}\u{2}os") + binUnicode(String(repeating: "A", count: 300)) + [0x93],
+               expected: "(opcode STACK_GLOBAL): malformed checkpoint: STACK_GLOBAL name is longer than 256 bytes"),
+    PickleCase(label: "STACK_GLOBAL module with escapes", body: bytes("\u{8c}\u{7}\u{1b}[31mos\u{8c}\u{6}system\u{93}"),
+               expected: "(opcode STACK_GLOBAL): malformed checkpoint: STACK_GLOBAL module is not printable ASCII"),
     PickleCase(label: "unsupported storage type", body: bytes("ctorch\nComplexFloatStorage\n"), expected: "refused global 'torch.ComplexFloatStorage'"),
 ]
 
