@@ -1,3 +1,4 @@
+import FileSafety
 import Foundation
 
 // A restricted unpickler for PyTorch state dicts, in the spirit of `torch.load(weights_only=True)`
@@ -483,7 +484,7 @@ struct Unpickler {
     private mutating func pushGlobal(_ fullName: String) throws {
         guard let global = AllowedGlobal.named(fullName) else {
             throw Failure(kind: .forbiddenGlobal(fullName), offset: opcodeStart, opcode: opcodeName,
-                          message: "global '\(fullName)' is not allowed: a state dict needs only collections.OrderedDict, torch._utils._rebuild_tensor_v2, torch._utils._rebuild_parameter, torch.device and torch.<Type>Storage")
+                          message: "global '\(untrustedText(fullName))' is not allowed: a state dict needs only collections.OrderedDict, torch._utils._rebuild_tensor_v2, torch._utils._rebuild_parameter, torch.device and torch.<Type>Storage")
         }
         try push(.global(global))
     }
@@ -589,10 +590,10 @@ struct Unpickler {
                 last = sum
             }
             guard last < storage.count else {
-                throw fail("\(function): view reaches element \(last) of storage '\(storage.key)', which holds \(storage.count) elements")
+                throw fail("\(function): view reaches element \(last) of storage '\(untrustedText(storage.key))', which holds \(storage.count) elements")
             }
         } else {
-            guard offset <= storage.count else { throw fail("\(function): storage offset \(offset) beyond storage '\(storage.key)' of \(storage.count) elements") }
+            guard offset <= storage.count else { throw fail("\(function): storage offset \(offset) beyond storage '\(untrustedText(storage.key))' of \(storage.count) elements") }
         }
         var count = 1
         for size in shape {
@@ -603,7 +604,7 @@ struct Unpickler {
         // A state dict's tensor never has more elements than its storage; a view that does repeats
         // elements (stride 0 on a dimension longer than 1), and reading it would allocate its whole count.
         guard count <= storage.count else {
-            throw fail("\(function): view of shape \(shape) has \(count) elements, more than the \(storage.count) of storage '\(storage.key)' (a broadcast view with stride 0?)")
+            throw fail("\(function): view of shape \(shape) has \(count) elements, more than the \(storage.count) of storage '\(untrustedText(storage.key))' (a broadcast view with stride 0?)")
         }
         // A dimension of size 1 is never stepped along: its stride (arbitrary in torch) is taken as 0.
         let steps = zip(shape, strides).map { $0 == 1 ? 0 : $1 }
@@ -647,14 +648,14 @@ struct Unpickler {
         guard case .string(let key) = items[2], !key.isEmpty else { throw fail("persistent id key is not a non-empty str") }
         try chargeKey(key, what: "storage key")
         guard case .string = items[3] else { throw fail("persistent id location is a \(items[3].kind), not a str") }
-        guard case .int(let count) = items[4], count >= 0 else { throw fail("storage '\(key)': element count is not a non-negative int") }
-        guard count.multipliedReportingOverflow(by: dtype.byteSize).overflow == false else { throw fail("storage '\(key)': \(count) elements overflow") }
+        guard case .int(let count) = items[4], count >= 0 else { throw fail("storage '\(untrustedText(key))': element count is not a non-negative int") }
+        guard count.multipliedReportingOverflow(by: dtype.byteSize).overflow == false else { throw fail("storage '\(untrustedText(key))': \(count) elements overflow") }
         if layout == .legacy {
-            guard case .none = items[5] else { throw forbid("storage '\(key)': legacy storage views are not supported") }
+            guard case .none = items[5] else { throw forbid("storage '\(untrustedText(key))': legacy storage views are not supported") }
         }
         let reference = StorageReference(key: key, dtype: dtype, count: count)
         if let previous = storages[key], previous != reference {
-            throw fail("storage '\(key)' is referenced as \(previous.count) \(previous.dtype.rawValue) and as \(count) \(dtype.rawValue)")
+            throw fail("storage '\(untrustedText(key))' is referenced as \(previous.count) \(previous.dtype.rawValue) and as \(count) \(dtype.rawValue)")
         }
         storages[key] = reference
         return reference
