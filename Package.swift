@@ -64,7 +64,7 @@ let package = Package(
         .target(name: "FileSafety"),
         .target(name: "SafeTensors", dependencies: ["FileSafety"]),
         // PyTorch checkpoints (pytorch_model.bin) through a restricted unpickler; nothing is executed.
-        .target(name: "TorchCheckpoint", dependencies: ["SafeTensors", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
+        .target(name: "TorchCheckpoint", dependencies: ["SafeTensors", "FileSafety", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
         .target(name: "BERT", dependencies: ["Kernels", "CKernels", "SafeTensors", "TorchCheckpoint", "FileSafety"], swiftSettings: [.swiftLanguageMode(.v5)]),
         .target(
             name: "SentencePiece",

@@ -12,6 +12,7 @@ import os
 import struct
 import sys
 import zipfile
+import zlib
 from collections import OrderedDict
 
 import torch
@@ -181,11 +182,51 @@ def hostile_fixtures():
             f.write(data[: len(data) // 2])
 
 
+def stored_zip(records, aliases):
+    """A zip of stored records written byte by byte, whose central directory also lists each
+    (alias, record) of `aliases`: a second name for the local record of `record`, at the same offset.
+    zipfile cannot write that; a reader must not let the aliases multiply the bytes it reads."""
+    local, offsets = bytearray(), {}
+    for name, data in records:
+        crc = zlib.crc32(data)
+        offsets[name] = (len(local), crc, len(data))
+        encoded = name.encode()
+        local += struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 0, 0, 0, crc, len(data), len(data), len(encoded), 0)
+        local += encoded + data
+    central = bytearray()
+    listed = [(name, name) for name, _ in records] + list(aliases)
+    for name, target in listed:
+        offset, crc, size = offsets[target]
+        encoded = name.encode()
+        central += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 0, 0, 0, crc, size, size,
+                               len(encoded), 0, 0, 0, 0, 0, offset) + encoded
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(listed), len(listed), len(central), len(local), 0)
+    return bytes(local + central + end)
+
+
+def overlap_fixtures():
+    # Two storages '0' and '1' of 1024 floats; the central directory lists 'archive/data/1' at the local
+    # record of 'archive/data/0', so the 4 KB of data would be read twice from a file of about 4.5 KB.
+    ints = lambda xs: b"(" + b"".join(b"J" + struct.pack("<i", x) for x in xs) + b"t"
+    od = global_("collections", "OrderedDict") + b")R"
+    def tensor(key):
+        pid = b"(" + unicode("storage") + global_("torch", "FloatStorage") + unicode(key) + unicode("cpu") \
+            + b"J" + struct.pack("<i", 1024) + b"t"
+        return (global_("torch._utils", "_rebuild_tensor_v2") + b"(" + pid + b"Q" + b"K\x00" + ints([1024])
+                + ints([1]) + b"\x89" + od + b"tR")
+    pickle_bytes = PROTO2 + od + b"(" + unicode("a") + tensor("0") + unicode("b") + tensor("1") + b"u."
+    records = [("archive/data.pkl", pickle_bytes), ("archive/byteorder", b"little"),
+               ("archive/data/0", struct.pack("<1024f", *range(1024))), ("archive/version", b"3\n")]
+    with open(path("hostile-zip-overlap.bin"), "wb") as f:
+        f.write(stored_zip(records, [("archive/data/1", "archive/data/0")]))
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
-    bert_fixtures()
-    view_fixtures()
-    hostile_fixtures()
+    # Only some groups: `make_torch_fixtures.py overlap` (the others are random or rewrite every file).
+    groups = {"bert": bert_fixtures, "views": view_fixtures, "hostile": hostile_fixtures, "overlap": overlap_fixtures}
+    for name in sys.argv[1:] or list(groups):
+        groups[name]()
     total = sum(os.path.getsize(path(n)) for n in os.listdir(OUT))
     print(f"{len(os.listdir(OUT))} files, {total} bytes in {os.path.normpath(OUT)}")
     if total > 200_000:

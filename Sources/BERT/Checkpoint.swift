@@ -1,3 +1,4 @@
+import FileSafety
 import Foundation
 import SafeTensors
 import TorchCheckpoint
@@ -83,12 +84,12 @@ final class ShardedTensors: TensorSource {
         }
         let files = Set(map.values)
         for file in files where file.isEmpty || file.contains("/") || file.contains("\\") || file == "." || file == ".." {
-            throw fail("shard name \"\(file.prefix(80))\" is not a file name in the same directory")
+            throw fail("shard name \"\(untrustedText(file, limit: 80))\" is not a file name in the same directory")
         }
         var shards: [String: TensorSource] = [:]
         for file in files.sorted() { shards[file] = try open(index.deletingLastPathComponent().appendingPathComponent(file)) }
         for (name, file) in map where shards[file]?.shape(name) == nil {
-            throw fail("tensor \(name) is not in its shard \(file)")
+            throw fail("tensor \(untrustedText(name)) is not in its shard \(untrustedText(file))")
         }
         self.shards = shards
         self.fileOf = map

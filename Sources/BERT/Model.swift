@@ -135,7 +135,7 @@ public final class BertClassifier: @unchecked Sendable {
         // Encoder layers beyond the config's count mean the config and the weights disagree.
         let layerPrefix = hasPrefix ? "bert.encoder.layer." : "encoder.layer."
         if let extra = unused.first(where: { $0.hasPrefix(layerPrefix) }) {
-            throw fail("tensor \(extra) belongs to an encoder layer the config (num_hidden_layers \(config.numHiddenLayers)) does not have")
+            throw fail("tensor \(untrustedText(extra)) belongs to an encoder layer the config (num_hidden_layers \(config.numHiddenLayers)) does not have")
         }
         var report = LoadReport()
         switch purpose {
@@ -144,7 +144,7 @@ public final class BertClassifier: @unchecked Sendable {
                 throw fail("no classifier head (\(missingHead.joined(separator: ", "))): this is not a fine-tuned classifier")
             }
             guard unused.isEmpty else {
-                throw fail("\(unused.count) tensors the model does not use: \(unused.prefix(5).joined(separator: ", "))\(unused.count > 5 ? ", ..." : "")")
+                throw fail("\(unused.count) tensors the model does not use: \(unused.prefix(5).map { untrustedText($0) }.joined(separator: ", "))\(unused.count > 5 ? ", ..." : "")")
             }
         case .fineTune:
             guard missingHead.isEmpty || missingHead.count == 2 else {

@@ -1,3 +1,4 @@
+import FileSafety
 import Foundation
 import ZIPFoundation
 
@@ -97,6 +98,11 @@ public final class TorchCheckpoint: @unchecked Sendable {
     /// row-major order of its shape.
     public func floats(_ name: String) throws -> [Float] {
         let info = try floatTensor(name)
+        // Checked when the file was opened too: nothing is allocated for more elements than the storage has.
+        let available = storages[info.storageKey].map { $0.range.count / info.dtype.byteSize } ?? 0
+        guard info.count <= available else {
+            throw TorchCheckpointError.tensor(file: self.name, tensor: name, reason: "\(info.count) elements, more than the \(available) its storage holds")
+        }
         var result = [Float](repeating: 0, count: info.count)
         try result.withUnsafeMutableBufferPointer { try copyFloats(name, into: $0) }
         return result
@@ -116,7 +122,7 @@ public final class TorchCheckpoint: @unchecked Sendable {
             throw TorchCheckpointError.tensor(file: self.name, tensor: name, reason: "destination holds \(destination.count) elements, file has shape \(info.shape) (\(info.count) elements)")
         }
         guard let storage = storages[info.storageKey] else {
-            throw TorchCheckpointError.tensor(file: self.name, tensor: name, reason: "storage '\(info.storageKey)' is missing")
+            throw TorchCheckpointError.tensor(file: self.name, tensor: name, reason: "storage '\(untrustedText(info.storageKey))' is missing")
         }
         storage.data.withUnsafeBytes { raw in
             let bytes = UnsafeRawBufferPointer(rebasing: raw[storage.range])
@@ -163,7 +169,7 @@ public final class TorchCheckpoint: @unchecked Sendable {
     /// The state dict's tensors: the pickle's result must be a dict of str keys and tensor values.
     private static func tensors(of value: PickleValue, file: String, part: String) throws -> [String: TorchTensorInfo] {
         guard case .dict(let dict) = value else {
-            throw TorchCheckpointError.malformed(file: file, at: nil, reason: "\(part) holds a \(value.kind), not a state dict")
+            throw TorchCheckpointError.malformed(file: file, at: nil, reason: "\(untrustedText(part)) holds a \(value.kind), not a state dict")
         }
         var result: [String: TorchTensorInfo] = [:]
         for (key, entry) in dict.entries {
@@ -171,7 +177,7 @@ public final class TorchCheckpoint: @unchecked Sendable {
                 throw TorchCheckpointError.malformed(file: file, at: nil, reason: "state dict key \(key) is not a str")
             }
             guard case .tensor(let view) = entry else {
-                throw TorchCheckpointError.malformed(file: file, at: nil, reason: "state dict entry '\(name)' is a \(entry.kind), not a tensor")
+                throw TorchCheckpointError.malformed(file: file, at: nil, reason: "state dict entry '\(untrustedText(name))' is a \(entry.kind), not a tensor")
             }
             result[name] = TorchTensorInfo(name: name, dtype: view.storage.dtype, shape: view.shape, strides: view.strides,
                                            storageOffset: view.offset, storageKey: view.storage.key)
@@ -194,41 +200,50 @@ public final class TorchCheckpoint: @unchecked Sendable {
             let components = path.split(separator: "/", omittingEmptySubsequences: false)
             guard !path.isEmpty, !path.hasPrefix("/"), !path.contains("\\"), !path.contains("\0"),
                   !components.contains(where: { $0 == ".." || $0 == "." }) else {
-                throw malformed("zip entry '\(path)' is not a plain relative path (path traversal?)")
+                throw malformed("zip entry '\(untrustedText(path))' is not a plain relative path (path traversal?)")
             }
-            guard entries[path] == nil else { throw malformed("zip entry '\(path)' appears twice") }
+            guard entries[path] == nil else { throw malformed("zip entry '\(untrustedText(path))' appears twice") }
             entries[path] = entry
         }
         let pickles = entries.keys.filter { $0.hasSuffix("/data.pkl") && $0.split(separator: "/").count == 2 }
         guard pickles.count == 1, let picklePath = pickles.first else {
             throw malformed(pickles.isEmpty ? "no '<archive>/data.pkl' record: not a torch.save zip checkpoint"
-                                            : "several data.pkl records: \(pickles.sorted())")
+                                            : "\(pickles.count) data.pkl records: \(pickles.sorted().prefix(3).map { "'\(untrustedText($0))'" }.joined(separator: ", "))\(pickles.count > 3 ? ", ..." : "")")
         }
         let prefix = String(picklePath.dropLast("data.pkl".count))
 
+        // The bytes of all records read so far. Stored records lie side by side in the file, so together
+        // they cannot hold more than the file: this bound stops central-directory entries that point at
+        // the same local record (ZIPFoundation does not check) from multiplying the memory used.
+        var extractedBytes = 0
+
         /// The bytes of one record, checked: a stored (uncompressed) regular file no larger than the file.
         func extract(_ path: String) throws -> Data {
-            guard let entry = entries[path] else { throw malformed("missing record '\(path)'") }
-            guard entry.type == .file else { throw malformed("record '\(path)' is not a regular file") }
+            guard let entry = entries[path] else { throw malformed("missing record '\(untrustedText(path))'") }
+            guard entry.type == .file else { throw malformed("record '\(untrustedText(path))' is not a regular file") }
             guard !entry.isCompressed else {
-                throw TorchCheckpointError.unsupported(file: file, reason: "record '\(path)' is compressed; torch.save stores records uncompressed")
+                throw TorchCheckpointError.unsupported(file: file, reason: "record '\(untrustedText(path))' is compressed; torch.save stores records uncompressed")
             }
             guard entry.uncompressedSize <= UInt64(fileSize) else {
-                throw malformed("record '\(path)' declares \(entry.uncompressedSize) bytes, more than the \(fileSize)-byte file")
+                throw malformed("record '\(untrustedText(path))' declares \(entry.uncompressedSize) bytes, more than the \(fileSize)-byte file")
             }
             let size = Int(entry.uncompressedSize)
+            guard size <= fileSize - extractedBytes else {
+                throw malformed("record '\(untrustedText(path))' of \(size) bytes and the records read before it (\(extractedBytes) bytes) hold more than the \(fileSize)-byte file: zip entries overlap")
+            }
+            extractedBytes += size
             var data = Data(capacity: size)
             do {
                 _ = try archive.extract(entry, bufferSize: 1 << 20, skipCRC32: false) { chunk in
-                    guard data.count + chunk.count <= size else { throw TorchCheckpointError.malformed(file: file, at: nil, reason: "record '\(path)' is longer than declared") }
+                    guard data.count + chunk.count <= size else { throw TorchCheckpointError.malformed(file: file, at: nil, reason: "record '\(untrustedText(path))' is longer than declared") }
                     data.append(chunk)
                 }
             } catch let error as TorchCheckpointError {
                 throw error
             } catch {
-                throw malformed("record '\(path)' cannot be read (\(error))")
+                throw malformed("record '\(untrustedText(path))' cannot be read (\(error))")
             }
-            guard data.count == size else { throw malformed("record '\(path)' holds \(data.count) bytes, \(size) declared") }
+            guard data.count == size else { throw malformed("record '\(untrustedText(path))' holds \(data.count) bytes, \(size) declared") }
             return data
         }
 
@@ -238,19 +253,19 @@ public final class TorchCheckpoint: @unchecked Sendable {
                 if order == "big" {
                     throw TorchCheckpointError.unsupported(file: file, reason: "byteorder is 'big'; only little-endian checkpoints are supported")
                 }
-                throw malformed("record '\(prefix)byteorder' is neither 'little' nor 'big'")
+                throw malformed("record '\(untrustedText(prefix + "byteorder"))' is neither 'little' nor 'big'")
             }
         }
         for versionPath in [prefix + "version", prefix + ".data/version"] where entries[versionPath] != nil {
             let text = String(decoding: try extract(versionPath), as: UTF8.self)
             let digits = text.hasSuffix("\n") ? String(text.dropLast()) : text
             guard !digits.isEmpty, digits.count <= 9, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else {
-                throw malformed("record '\(versionPath)' is not a version number")
+                throw malformed("record '\(untrustedText(versionPath))' is not a version number")
             }
         }
 
         guard let pickleEntry = entries[picklePath], pickleEntry.uncompressedSize <= UInt64(maxPickleBytes) else {
-            throw TorchCheckpointError.limitExceeded(file: file, at: nil, reason: "'\(picklePath)' is larger than \(maxPickleBytes) bytes")
+            throw TorchCheckpointError.limitExceeded(file: file, at: nil, reason: "'\(untrustedText(picklePath))' is larger than \(maxPickleBytes) bytes")
         }
         let pickle = try extract(picklePath)
         let (value, unpickler) = try pickle.withUnsafeBytes {
@@ -261,11 +276,11 @@ public final class TorchCheckpoint: @unchecked Sendable {
         var storages: [String: (data: Data, range: Range<Int>)] = [:]
         for (key, reference) in unpickler.storages {
             let path = prefix + "data/" + key
-            guard entries[path] != nil else { throw malformed("storage '\(key)' has no record '\(path)'") }
+            guard entries[path] != nil else { throw malformed("storage '\(untrustedText(key))' has no record '\(untrustedText(path))'") }
             let bytes = try extract(path)
             let expected = reference.count * reference.dtype.byteSize  // overflow checked by the unpickler
             guard bytes.count == expected else {
-                throw malformed("storage '\(key)' declares \(reference.count) \(reference.dtype.rawValue) elements (\(expected) bytes), its record '\(path)' holds \(bytes.count) bytes")
+                throw malformed("storage '\(untrustedText(key))' declares \(reference.count) \(reference.dtype.rawValue) elements (\(expected) bytes), its record '\(untrustedText(path))' holds \(bytes.count) bytes")
             }
             storages[key] = (bytes, 0..<bytes.count)
         }
@@ -307,24 +322,24 @@ public final class TorchCheckpoint: @unchecked Sendable {
             var storages: [String: (data: Data, range: Range<Int>)] = [:]
             for item in keyList.items {
                 guard case .string(let key) = item else { throw malformed(keysStart, "storage key list holds a \(item.kind)") }
-                guard let reference = unpickler.storages[key] else { throw malformed(keysStart, "storage '\(key)' is listed but never referenced") }
-                guard storages[key] == nil else { throw malformed(keysStart, "storage '\(key)' is listed twice") }
-                guard bytes.count - position >= 8 else { throw malformed(position, "storage '\(key)': element count truncated") }
+                guard let reference = unpickler.storages[key] else { throw malformed(keysStart, "storage '\(untrustedText(key))' is listed but never referenced") }
+                guard storages[key] == nil else { throw malformed(keysStart, "storage '\(untrustedText(key))' is listed twice") }
+                guard bytes.count - position >= 8 else { throw malformed(position, "storage '\(untrustedText(key))': element count truncated") }
                 var count: UInt64 = 0
                 for index in 0..<8 { count |= UInt64(bytes[position + index]) << (8 * index) }
                 guard count == UInt64(reference.count) else {
-                    throw malformed(position, "storage '\(key)' holds \(count) elements here, the pickle declares \(reference.count)")
+                    throw malformed(position, "storage '\(untrustedText(key))' holds \(count) elements here, the pickle declares \(reference.count)")
                 }
                 position += 8
                 let size = reference.count * reference.dtype.byteSize  // overflow checked by the unpickler
                 guard size <= bytes.count - position else {
-                    throw malformed(position, "storage '\(key)' needs \(size) bytes, only \(bytes.count - position) remain (truncated?)")
+                    throw malformed(position, "storage '\(untrustedText(key))' needs \(size) bytes, only \(bytes.count - position) remain (truncated?)")
                 }
                 storages[key] = (data, position..<position + size)
                 position += size
             }
             for key in unpickler.storages.keys where storages[key] == nil {
-                throw malformed(keysStart, "storage '\(key)' is referenced but not in the storage key list")
+                throw malformed(keysStart, "storage '\(untrustedText(key))' is referenced but not in the storage key list")
             }
             guard position == bytes.count else { throw malformed(position, "\(bytes.count - position) unexpected bytes after the last storage") }
             return Parsed(tensors: tensors, storages: storages)

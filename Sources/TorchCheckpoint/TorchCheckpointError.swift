@@ -1,3 +1,5 @@
+import FileSafety
+
 /// Where in a checkpoint an error was found: a part of the file (the zip record such as
 /// `pytorch_model/data.pkl`, or `legacy file` for a non-zip checkpoint), a byte offset within that part,
 /// and the pickle opcode being run if any.
@@ -13,12 +15,13 @@ public struct TorchCheckpointLocation: Sendable, Equatable, CustomStringConverti
     }
 
     public var description: String {
-        "byte \(offset) of \(part)" + (opcode.map { " (opcode \($0))" } ?? "")
+        "byte \(offset) of \(untrustedText(part))" + (opcode.map { " (opcode \($0))" } ?? "")
     }
 }
 
 /// An error reading a PyTorch checkpoint. Every case names the file; the description also names the
-/// tensor, global, opcode or record at fault and, where there is one, the byte offset.
+/// tensor, global, opcode or record at fault and, where there is one, the byte offset. Text from the
+/// file (names, keys, paths) is shown through `untrustedText`: control characters escaped, cut to length.
 public enum TorchCheckpointError: Error, Sendable, CustomStringConvertible {
     /// The file could not be read at all.
     case unreadable(file: String, reason: String)
@@ -42,7 +45,7 @@ public enum TorchCheckpointError: Error, Sendable, CustomStringConvertible {
         case .malformed(let file, let at, let reason):
             "\(file): \(at.map { "\($0): " } ?? "")malformed checkpoint: \(reason)"
         case .forbiddenGlobal(let file, let at, let global):
-            "\(file): \(at): refused global '\(global)': only the globals a state dict needs are allowed (nothing in the file is executed)"
+            "\(file): \(at): refused global '\(untrustedText(global))': only the globals a state dict needs are allowed (nothing in the file is executed)"
         case .forbidden(let file, let at, let reason):
             "\(file): \(at): refused: \(reason)"
         case .limitExceeded(let file, let at, let reason):
@@ -50,7 +53,7 @@ public enum TorchCheckpointError: Error, Sendable, CustomStringConvertible {
         case .unsupported(let file, let reason):
             "\(file): unsupported checkpoint: \(reason)"
         case .tensor(let file, let tensor, let reason):
-            "\(file): tensor '\(tensor)': \(reason)"
+            "\(file): tensor '\(untrustedText(tensor))': \(reason)"
         }
     }
 }

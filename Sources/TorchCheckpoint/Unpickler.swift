@@ -1,3 +1,4 @@
+import FileSafety
 import Foundation
 
 // A restricted unpickler for PyTorch state dicts, in the spirit of `torch.load(weights_only=True)`
@@ -202,6 +203,13 @@ struct UnpicklerLimits {
     var maxDepth = 64
     var maxDimensions = 32
     var maxGlobalLineLength = 256
+    /// Longest dict key or storage key, in UTF-8 bytes (a state dict's keys are tensor names of a few
+    /// hundred bytes at most).
+    var maxKeyBytes = 4096
+    /// Bytes of keys that may be hashed in all: this many, or 16 per byte of input if that is more, so
+    /// that a key set again and again (one memoized key, SETITEM after SETITEM) costs at most linear time.
+    var minKeyBytesHashed = 64 << 20
+    var keyBytesHashedPerInputByte = 16
 }
 
 /// Runs one pickle from `bytes[start...]` up to its STOP, under the rules above.
@@ -229,11 +237,19 @@ struct Unpickler {
     private var memo: [UInt32: PickleValue] = [:]
     private var opcodeStart = 0
     private var opcodeName = ""
+    /// Bytes of dict and storage keys hashed so far, against `keyHashBudget`.
+    private var keyBytesHashed = 0
 
     init(bytes: UnsafeRawBufferPointer, start: Int = 0, layout: PersistentIDLayout) {
         self.bytes = bytes
         self.layout = layout
         self.position = start
+    }
+
+    /// Bytes of keys this input may have hashed (see `UnpicklerLimits.minKeyBytesHashed`).
+    private var keyHashBudget: Int {
+        let (scaled, overflow) = bytes.count.multipliedReportingOverflow(by: limits.keyBytesHashedPerInputByte)
+        return overflow ? Int.max : max(limits.minKeyBytesHashed, scaled)
     }
 
     // MARK: Errors
@@ -291,6 +307,14 @@ struct Unpickler {
         guard raw.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) else { throw fail("GLOBAL name is not printable ASCII") }
         position = index + 1
         return String(decoding: raw, as: UTF8.self)
+    }
+
+    /// STACK_GLOBAL's module and name: GLOBAL's limits (bounded length, printable ASCII).
+    private func checkGlobalPart(_ text: String, _ what: String) throws {
+        guard text.utf8.count <= limits.maxGlobalLineLength else {
+            throw fail("STACK_GLOBAL \(what) is longer than \(limits.maxGlobalLineLength) bytes")
+        }
+        guard text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) else { throw fail("STACK_GLOBAL \(what) is not printable ASCII") }
     }
 
     // MARK: Stack
@@ -416,6 +440,8 @@ struct Unpickler {
                 guard case .string(let nameText) = name, case .string(let moduleText) = module else {
                     throw fail("STACK_GLOBAL needs two strings, got \(module.kind) and \(name.kind)")
                 }
+                try checkGlobalPart(moduleText, "module")
+                try checkGlobalPart(nameText, "name")
                 try pushGlobal(moduleText + "." + nameText)
             case 0x52: // REDUCE
                 let arguments = try pop()
@@ -458,7 +484,7 @@ struct Unpickler {
     private mutating func pushGlobal(_ fullName: String) throws {
         guard let global = AllowedGlobal.named(fullName) else {
             throw Failure(kind: .forbiddenGlobal(fullName), offset: opcodeStart, opcode: opcodeName,
-                          message: "global '\(fullName)' is not allowed: a state dict needs only collections.OrderedDict, torch._utils._rebuild_tensor_v2, torch._utils._rebuild_parameter, torch.device and torch.<Type>Storage")
+                          message: "global '\(untrustedText(fullName))' is not allowed: a state dict needs only collections.OrderedDict, torch._utils._rebuild_tensor_v2, torch._utils._rebuild_parameter, torch.device and torch.<Type>Storage")
         }
         try push(.global(global))
     }
@@ -473,7 +499,7 @@ struct Unpickler {
         list.depth = depth
     }
 
-    private func setItems(_ items: [PickleValue]) throws {
+    private mutating func setItems(_ items: [PickleValue]) throws {
         let target = try top()
         guard case .dict(let dict) = target else { throw forbid("SETITEM on a \(target.kind); only dicts take items") }
         guard items.count % 2 == 0 else { throw fail("SETITEMS with an odd number of values") }
@@ -483,13 +509,28 @@ struct Unpickler {
         for index in stride(from: 0, to: items.count, by: 2) {
             let key: PickleDict.Key
             switch items[index] {
-            case .string(let string): key = .string(string)
+            case .string(let string):
+                try chargeKey(string, what: "dict key")
+                key = .string(string)
             case .int(let int): key = .int(int)
             default: throw forbid("dict key of type \(items[index].kind); only str and int keys are supported")
             }
             dict.set(key, items[index + 1])
         }
         dict.depth = depth
+    }
+
+    /// Checks a key's length and counts it against the hashing budget, before it is hashed.
+    private mutating func chargeKey(_ key: String, what: String) throws {
+        let length = key.utf8.count
+        guard length <= limits.maxKeyBytes else {
+            throw limit("\(what) of \(length) bytes; keys are limited to \(limits.maxKeyBytes) bytes (tensor names are far shorter)")
+        }
+        let (total, overflow) = keyBytesHashed.addingReportingOverflow(length)
+        guard !overflow, total <= keyHashBudget else {
+            throw limit("more than \(keyHashBudget) bytes of dict and storage keys hashed (the same keys set again and again?)")
+        }
+        keyBytesHashed = total
     }
 
     /// REDUCE: only the allowed callables, each checking its own arguments.
@@ -549,16 +590,21 @@ struct Unpickler {
                 last = sum
             }
             guard last < storage.count else {
-                throw fail("\(function): view reaches element \(last) of storage '\(storage.key)', which holds \(storage.count) elements")
+                throw fail("\(function): view reaches element \(last) of storage '\(untrustedText(storage.key))', which holds \(storage.count) elements")
             }
         } else {
-            guard offset <= storage.count else { throw fail("\(function): storage offset \(offset) beyond storage '\(storage.key)' of \(storage.count) elements") }
+            guard offset <= storage.count else { throw fail("\(function): storage offset \(offset) beyond storage '\(untrustedText(storage.key))' of \(storage.count) elements") }
         }
         var count = 1
         for size in shape {
             let (product, overflow) = count.multipliedReportingOverflow(by: size)
             guard !overflow else { throw fail("\(function): element count overflows") }
             count = product
+        }
+        // A state dict's tensor never has more elements than its storage; a view that does repeats
+        // elements (stride 0 on a dimension longer than 1), and reading it would allocate its whole count.
+        guard count <= storage.count else {
+            throw fail("\(function): view of shape \(shape) has \(count) elements, more than the \(storage.count) of storage '\(untrustedText(storage.key))' (a broadcast view with stride 0?)")
         }
         // A dimension of size 1 is never stepped along: its stride (arbitrary in torch) is taken as 0.
         let steps = zip(shape, strides).map { $0 == 1 ? 0 : $1 }
@@ -600,15 +646,16 @@ struct Unpickler {
         }
         guard case .global(.storageType(let dtype)) = items[1] else { throw fail("persistent id storage type is a \(items[1].kind)") }
         guard case .string(let key) = items[2], !key.isEmpty else { throw fail("persistent id key is not a non-empty str") }
+        try chargeKey(key, what: "storage key")
         guard case .string = items[3] else { throw fail("persistent id location is a \(items[3].kind), not a str") }
-        guard case .int(let count) = items[4], count >= 0 else { throw fail("storage '\(key)': element count is not a non-negative int") }
-        guard count.multipliedReportingOverflow(by: dtype.byteSize).overflow == false else { throw fail("storage '\(key)': \(count) elements overflow") }
+        guard case .int(let count) = items[4], count >= 0 else { throw fail("storage '\(untrustedText(key))': element count is not a non-negative int") }
+        guard count.multipliedReportingOverflow(by: dtype.byteSize).overflow == false else { throw fail("storage '\(untrustedText(key))': \(count) elements overflow") }
         if layout == .legacy {
-            guard case .none = items[5] else { throw forbid("storage '\(key)': legacy storage views are not supported") }
+            guard case .none = items[5] else { throw forbid("storage '\(untrustedText(key))': legacy storage views are not supported") }
         }
         let reference = StorageReference(key: key, dtype: dtype, count: count)
         if let previous = storages[key], previous != reference {
-            throw fail("storage '\(key)' is referenced as \(previous.count) \(previous.dtype.rawValue) and as \(count) \(dtype.rawValue)")
+            throw fail("storage '\(untrustedText(key))' is referenced as \(previous.count) \(previous.dtype.rawValue) and as \(count) \(dtype.rawValue)")
         }
         storages[key] = reference
         return reference

@@ -129,6 +129,21 @@ struct StrictLoadingTests {
         #expect(report.unusedKeys == ["cls.predictions.bias"])
     }
 
+    /// Tensor names from the file are shown escaped in errors: an escape sequence or a line break in a
+    /// name cannot reach the terminal (FileSafety.untrustedText).
+    @Test func tensorNamesInErrorsAreEscaped() throws {
+        let unused = try copyOfTiny { w, _ in try w.add("cls.\u{1B}[2J\nx", shape: [1], floats: [0]) }
+        defer { try? FileManager.default.removeItem(at: unused) }
+        #expect { _ = try BertClassifier.load(directory: unused) } throws: {
+            "\($0)".contains("tensors the model does not use: cls.\\u{1B}[2J\\u{0A}x") && !"\($0)".contains("\u{1B}")
+        }
+        let layer = try copyOfTiny { w, _ in try w.add("bert.encoder.layer.9.\u{1B}]0;t\u{07}", shape: [1], floats: [0]) }
+        defer { try? FileManager.default.removeItem(at: layer) }
+        #expect { _ = try BertClassifier.load(directory: layer) } throws: {
+            "\($0)".contains("tensor bert.encoder.layer.9.\\u{1B}]0;t\\u{07} belongs to an encoder layer") && !"\($0)".contains("\u{1B}")
+        }
+    }
+
     @Test func nonFiniteWeightsAreRefused() throws {
         for bad in [Float.nan, .infinity] {
             let dir = try copyOfTiny { w, model in

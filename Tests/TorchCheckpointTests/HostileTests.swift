@@ -22,6 +22,8 @@ private let hostileCases: [HostileCase] = [
     HostileCase(file: "hostile-forged-view.bin", expected: ["view reaches element 999999 of storage '0', which holds 12 elements"]),
     HostileCase(file: "hostile-legacy-forged-count.bin", expected: ["storage '0' holds 4611686018427387904 elements here, the pickle declares 12"]),
     HostileCase(file: "hostile-traversal.bin", expected: ["zip entry '../evil' is not a plain relative path"]),
+    // Two central-directory entries at one local record: the second copy would exceed the file's size.
+    HostileCase(file: "hostile-zip-overlap.bin", expected: ["of 4096 bytes and the records read before it", "hold more than the 4926-byte file: zip entries overlap"]),
     HostileCase(file: "hostile-big-endian.bin", expected: ["byteorder is 'big'", "little-endian"]),
     HostileCase(file: "truncated.bin", expected: ["not a readable zip archive"]),
     HostileCase(file: "truncated-legacy.bin", expected: ["legacy file", "malformed"]),

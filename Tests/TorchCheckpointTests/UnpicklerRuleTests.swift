@@ -13,6 +13,11 @@ struct PickleCase: Sendable, CustomTestStringConvertible {
 
 /// Pickle bytes written as text: each unicode scalar (all below 256) is one byte.
 private func bytes(_ text: String) -> [UInt8] { text.unicodeScalars.map { UInt8(truncatingIfNeeded: $0.value) } }
+/// BINUNICODE: a 4-byte length, then the UTF-8 bytes.
+private func binUnicode(_ text: String) -> [UInt8] {
+    let utf8 = Array(text.utf8)
+    return [0x58] + withUnsafeBytes(of: UInt32(utf8.count).littleEndian, Array.init) + utf8
+}
 private let orderedDict = bytes("ccollections\nOrderedDict\n") + bytes(")R")
 
 private let pickleCases: [PickleCase] = [
@@ -43,6 +48,19 @@ private let pickleCases: [PickleCase] = [
     PickleCase(label: "text persistent id", body: bytes("P0\n"), expected: "opcode PERSID"),
     PickleCase(label: "non-storage persistent id", body: bytes("(\u{8c}\u{3}fooNNNNNtQ"), expected: "persistent id is not ('storage'"),
     PickleCase(label: "global in a sub-module", body: bytes("ctorch._utils\n_rebuild_tensor\n"), expected: "refused global 'torch._utils._rebuild_tensor'"),
+    PickleCase(label: "storage key of 5000 bytes",
+               body: bytes("(\u{8c}\u{7}storagectorch\nFloatStorage\n") + binUnicode(String(repeating: "k", count: 5000))
+                   + bytes("\u{8c}\u{3}cpuK\u{4}NtQ"),
+               expected: "(opcode BINPERSID): limit exceeded: storage key of 5000 bytes; keys are limited to 4096 bytes"),
+    // A 2^30 x 2^30 view with strides 0 over one element: reading it would allocate 2^60 floats.
+    PickleCase(label: "broadcast view over one element",
+               body: orderedDict + bytes("\u{8c}\u{1}wctorch._utils\n_rebuild_tensor_v2\n((\u{8c}\u{7}storagectorch\nFloatStorage\n\u{8c}\u{1}0\u{8c}\u{3}cpuK\u{1}NtQK\u{0}")
+                   + bytes("(J\u{0}\u{0}\u{0}\u{40}J\u{0}\u{0}\u{0}\u{40}t(K\u{0}K\u{0}t\u{89}") + orderedDict + bytes("tRs"),
+               expected: "view of shape [1073741824, 1073741824] has 1152921504606846976 elements, more than the 1 of storage '0'"),
+    PickleCase(label: "STACK_GLOBAL name of 300 bytes", body: bytes("\u{8c}\u{2}os") + binUnicode(String(repeating: "A", count: 300)) + [0x93],
+               expected: "(opcode STACK_GLOBAL): malformed checkpoint: STACK_GLOBAL name is longer than 256 bytes"),
+    PickleCase(label: "STACK_GLOBAL module with escapes", body: bytes("\u{8c}\u{7}\u{1b}[31mos\u{8c}\u{6}system\u{93}"),
+               expected: "(opcode STACK_GLOBAL): malformed checkpoint: STACK_GLOBAL module is not printable ASCII"),
     PickleCase(label: "unsupported storage type", body: bytes("ctorch\nComplexFloatStorage\n"), expected: "refused global 'torch.ComplexFloatStorage'"),
 ]
 
@@ -57,6 +75,34 @@ private let pickleCases: [PickleCase] = [
         } else {
             #expect(try TorchCheckpoint(contentsOf: url).names.isEmpty)
         }
+    }
+
+    /// A hash bomb: one long memoized key set again and again (`BINGET 0; NONE; SETITEM`), each SETITEM
+    /// hashing the whole key. A 1 MiB key is refused at its first SETITEM, before anything is hashed.
+    @Test func longDictKeyIsRefused() throws {
+        let body = [0x7D] + binUnicode(String(repeating: "k", count: 1 << 20)) + [0x94, 0x4E, 0x73]
+            + Array(repeating: [0x68, 0x00, 0x4E, 0x73], count: 10_000).flatMap { $0 }
+        let url = try TemporaryFiles.write(Legacy.file(statePickle: [0x80, 0x02] + body + [0x2E]), name: "long-key.bin")
+        defer { try? FileManager.default.removeItem(at: url) }
+        let error = #expect(throws: TorchCheckpointError.self) { try TorchCheckpoint(contentsOf: url) }
+        // The legacy file's first three pickles take 25 bytes; the SETITEM follows PROTO, EMPTY_DICT,
+        // the key (5 + 2^20 bytes), MEMOIZE and NONE.
+        let offset = 25 + 2 + 1 + 5 + (1 << 20) + 2
+        #expect(error?.description.contains("byte \(offset) of legacy file (opcode SETITEM): limit exceeded: dict key of 1048576 bytes") == true,
+                "\(String(describing: error))")
+    }
+
+    /// The same with keys of the largest length allowed (4 KiB): the bytes of keys hashed are bounded by
+    /// 64 MiB here (16 per byte of input for larger files), so SETITEM number 16,385 is refused.
+    @Test func hashingBudgetIsBounded() throws {
+        let body = [0x7D] + binUnicode(String(repeating: "k", count: 4096)) + [0x94, 0x4E, 0x73]
+            + Array(repeating: [0x68, 0x00, 0x4E, 0x73], count: 20_000).flatMap { $0 }
+        let url = try TemporaryFiles.write(Legacy.file(statePickle: [0x80, 0x02] + body + [0x2E]), name: "hash-budget.bin")
+        defer { try? FileManager.default.removeItem(at: url) }
+        let error = #expect(throws: TorchCheckpointError.self) { try TorchCheckpoint(contentsOf: url) }
+        let offset = 25 + 2 + 1 + 5 + 4096 + 2 + 16_384 * 4
+        #expect(error?.description.contains("byte \(offset) of legacy file (opcode SETITEM): limit exceeded: more than 67108864 bytes of dict and storage keys hashed") == true,
+                "\(String(describing: error))")
     }
 
     @Test func bigEndianLegacyFileIsRefused() throws {
