@@ -243,6 +243,13 @@ struct PipelineChoiceTests {
         let chosen = try TrainingJob.choosePipeline(nil, directory: dir)
         #expect(chosen.pipeline == .gluonnlp && chosen.reason.contains("XLNetTokenizer") && chosen.reason.contains("not followed"))
         #expect(try TrainingJob.choosePipeline(.kobertHF, directory: dir).pipeline == .kobertHF)
+        // Another tokenizer class is not called KoBERT's trap, and its name is shown escaped.
+        try Data(#"{"tokenizer_class": "BertTokenizer\u001b[2J"}"#.utf8).write(to: dir.appendingPathComponent("tokenizer_config.json"))
+        let other = try TrainingJob.choosePipeline(nil, directory: dir)
+        #expect(other.pipeline == .gluonnlp && other.reason.contains("BertTokenizer\\u{1B}[2J") && other.reason.contains("does not run")
+                && !other.reason.contains("[CLS] last"), "\(other.reason)")
+        try Data(#"{"tokenizer_class": "XLNetTokenizer", "padding_side": "left"}"#.utf8)
+            .write(to: dir.appendingPathComponent("tokenizer_config.json"))
         // A model this tool saved records its pipeline, and that wins over the default.
         try Data(#"{"hidden_size": 8, "tokenizer_pipeline": "kobert-hf"}"#.utf8).write(to: dir.appendingPathComponent("config.json"))
         #expect(try TrainingJob.choosePipeline(nil, directory: dir).pipeline == .kobertHF)

@@ -1,4 +1,5 @@
 import BERT
+import FileSafety
 import Foundation
 import SentencePiece
 
@@ -178,7 +179,11 @@ public final class TrainingJob {
         if let data = try? Data(contentsOf: tokenizerConfig), data.count < 1 << 20,
            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
            let name = object["tokenizer_class"] as? String {
-            return (.gluonnlp, "the seed's pipeline; tokenizer_config.json names \(name.prefix(40)), which KoBERT's Hugging Face tokenizer implements with [CLS] last and left padding, so it is not followed")
+            let shown = untrustedText(name, limit: 40)
+            if name == "XLNetTokenizer" || name == "XLNetTokenizerFast" || name == "KoBERTTokenizer" {
+                return (.gluonnlp, "the seed's pipeline; tokenizer_config.json names \(shown), which KoBERT's Hugging Face tokenizer implements with [CLS] last and left padding, so it is not followed")
+            }
+            return (.gluonnlp, "the seed's pipeline; tokenizer_config.json names \(shown), a tokenizer this tool does not run (--pipeline chooses between gluonnlp and kobert-hf)")
         }
         return (.gluonnlp, "the seed's pipeline")
     }
