@@ -194,10 +194,12 @@ private final class Session: Sendable {
         do {
             info = try await revisionInfo(repo, revision: revision)
         } catch let error as HubError {
-            // No network: like huggingface_hub, fall back to what the cache has for this revision.
+            // No network: like huggingface_hub, fall back to what the cache has for this revision,
+            // judged as offline mode does (a snapshot Python wrote has no `.no_exist` markers for the
+            // optional tokenizer files a repository lacks).
             if case .network = error {
                 let commit = Revision.isCommitHash(revision) ? revision : cache.readRef(revision)
-                if let commit, HubClient.missingFromCache(cache, commit: commit, strict: true) == nil {
+                if let commit, HubClient.missingFromCache(cache, commit: commit, strict: false) == nil {
                     return cache.snapshot(commit)
                 }
             }

@@ -322,6 +322,24 @@ struct HubClientDownloadTests {
         }
     }
 
+    @Test func withoutANetworkACachedRevisionLackingAnOptionalFileIsUsed() async throws {
+        // As `snapshot_download` leaves it: no special_tokens_map.json in the repository, and no
+        // `.no_exist` marker saying so.
+        let cache = try Self.tempCache()
+        let folder = cache.appendingPathComponent("models--skt--kobert-base-v1")
+        try FileManager.default.copyItem(at: Fixture.folder, to: folder)
+        try FileManager.default.removeItem(at: folder.appendingPathComponent(".no_exist"))
+        var config = try HubConfiguration(endpoint: URL(string: "http://127.0.0.1:1")!, cacheDirectory: cache)
+        config.connectTimeout = 2
+        let client = HubClient(configuration: config)
+        let snapshot = folder.appendingPathComponent("snapshots/\(Fixture.commit)")
+        #expect(try await client.download(Self.repo, revision: Fixture.commit).path == snapshot.path)
+        #expect(try await client.download(Self.repo, revision: "main").path == snapshot.path)
+        // A required file missing is still an error.
+        try FileManager.default.removeItem(at: snapshot.appendingPathComponent("config.json"))
+        await #expect(throws: HubError.self) { try await client.download(Self.repo, revision: Fixture.commit) }
+    }
+
     @Test func aLockHeldByAnotherProcessIsWaitedFor() async throws {
         let cache = try Self.tempCache()
         try await FakeHub().run { hub in
