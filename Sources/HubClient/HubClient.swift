@@ -240,12 +240,15 @@ private final class Session: Sendable {
     func revisionInfo(_ repo: RepoID, revision: String) async throws -> (sha: String, files: Set<String>) {
         let url = try makeURL("/api/models/\(repo.owner)/\(repo.name)/revision/\(percentEncode(revision, keepSlash: false))")
         let what = "the revision lookup of \(repo)@\(revision)"
-        let answer = try await send(.GET, url, what: what, redirects: .sameOrigin, deadline: .now() + seconds(configuration.requestTimeout))
+        // The deadline covers the whole request: the head (AsyncHTTPClient's deadline) and the body,
+        // which a server could trickle byte by byte without ever tripping the read timeout.
+        let deadline = NIODeadline.now() + seconds(configuration.requestTimeout)
+        let answer = try await send(.GET, url, what: what, redirects: .sameOrigin, deadline: deadline)
         try check(answer, repo: repo, revision: revision, file: nil, what: what)
         guard answer.response.status.code == 200 else {
             throw HubError.httpStatus(what: what, status: Int(answer.response.status.code))
         }
-        let body = try await readBody(answer.response, limit: HubClient.maxJSONBytes, what: what)
+        let body = try await readBody(answer, limit: HubClient.maxJSONBytes, what: what, deadline: deadline)
         struct Info: Decodable {
             struct Sibling: Decodable { let rfilename: String }
             let sha: String
@@ -511,34 +514,70 @@ private final class Session: Sendable {
         }
     }
 
-    func readBody(_ response: HTTPClientResponse, limit: Int, what: String) async throws -> Data {
+    /// The body of `answer`, at most `limit` bytes, all received by `deadline`.
+    func readBody(_ answer: Answer, limit: Int, what: String, deadline: NIODeadline) async throws -> Data {
+        let response = answer.response
         if let cl = response.headers.first(name: "Content-Length"), let n = Int(cl), n > limit {
             throw HubError.badResponse(what: what, reason: "answer of \(n) bytes exceeds the limit of \(limit)")
         }
-        var data = Data()
-        do {
-            for try await chunk in response.body {
-                guard chunk.readableBytes <= limit - data.count else {
-                    throw HubError.badResponse(what: what, reason: "answer exceeds the limit of \(limit) bytes")
+        let host = hostDescription(answer.url)
+        let timeout = configuration.requestTimeout
+        return try await withDeadline(deadline) {
+            var data = Data()
+            do {
+                for try await chunk in response.body {
+                    guard chunk.readableBytes <= limit - data.count else {
+                        throw HubError.badResponse(what: what, reason: "answer exceeds the limit of \(limit) bytes")
+                    }
+                    data.append(contentsOf: chunk.readableBytesView)
                 }
-                data.append(contentsOf: chunk.readableBytesView)
+            } catch let error as HubError {
+                throw error
+            } catch {
+                throw HubError.network(host: host, detail: "answer cut off: " + String(describing: error).prefix(200))
             }
-        } catch let error as HubError {
-            throw error
-        } catch {
-            throw HubError.network(host: "the Hub", detail: "answer cut off: " + String(describing: error).prefix(200))
+            return data
+        } onTimeout: {
+            HubError.network(host: host, detail: "\(what) took more than \(formatSeconds(timeout)) s (HF_HUB_ETAG_TIMEOUT): the answer came too slowly")
         }
-        return data
     }
 
+    /// Reads and drops what is left of a body (at most 64 KiB, for at most 10 s) so the connection can be reused.
     func drain(_ response: HTTPClientResponse) async {
-        _ = try? await response.body.collect(upTo: 1 << 16)
+        _ = try? await withDeadline(.now() + .seconds(10)) {
+            try await response.body.collect(upTo: 1 << 16)
+        } onTimeout: {
+            HubError.network(host: "", detail: "")
+        }
+    }
+
+    /// `body`'s result, or `onTimeout()` thrown if it has not finished by `deadline` (`body` is then cancelled).
+    func withDeadline<T: Sendable>(
+        _ deadline: NIODeadline, _ body: @escaping @Sendable () async throws -> T,
+        onTimeout: @escaping @Sendable () -> HubError
+    ) async throws -> T {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                let left = (deadline - .now()).nanoseconds
+                if left > 0 { try await Task.sleep(nanoseconds: UInt64(left)) }
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let value = first else { throw onTimeout() }
+            return value
+        }
     }
 
     func seconds(_ s: Double) -> TimeAmount { .milliseconds(Int64((s * 1000).rounded())) }
 }
 
 // MARK: - Helpers
+
+/// `1`, `1.5`: seconds as a user wrote them.
+func formatSeconds(_ s: Double) -> String {
+    s == s.rounded() && abs(s) < 1e15 ? String(Int64(s)) : String(s)
+}
 
 /// `W/"abc"` or `"abc"` -> `abc`, as huggingface_hub's `_normalize_etag`.
 func normalizeEtag(_ etag: String) -> String {

@@ -340,6 +340,35 @@ struct HubClientDownloadTests {
         await #expect(throws: HubError.self) { try await client.download(Self.repo, revision: Fixture.commit) }
     }
 
+    @Test func aRevisionLookupTrickledByteByByteTimesOutAsAWhole() async throws {
+        let cache = try Self.tempCache()
+        try await FakeHub().run { hub in
+            hub.trickleRevisionAPI = true  // one byte a second: the read timeout never fires
+            var config = try HubConfiguration(endpoint: hub.endpoint, cacheDirectory: cache)
+            config.requestTimeout = 1
+            let client = HubClient(configuration: config)
+            let start = ContinuousClock.now
+            let download = serverTask { try await client.download(Self.repo) }
+            let watchdog = serverTask {
+                try await Task.sleep(nanoseconds: 60_000_000_000)
+                download.cancel()
+            }
+            defer { watchdog.cancel() }
+            do {
+                _ = try await download.value
+                Issue.record("expected a timeout")
+            } catch let error as HubError {
+                guard case .network = error else { Issue.record("\(error)"); return }
+                #expect(error.description.contains("the revision lookup of skt/kobert-base-v1@main took more than 1 s (HF_HUB_ETAG_TIMEOUT)"), "\(error)")
+            } catch {
+                Issue.record("not a HubError: \(error)")
+            }
+            // Generous: the timeout is 1 s, the whole body would take minutes.
+            #expect(ContinuousClock.now - start < .seconds(20))
+            #expect(hub.log.map(\.path) == ["/api/models/skt/kobert-base-v1/revision/main"])
+        }
+    }
+
     @Test func aLockHeldByAnotherProcessIsWaitedFor() async throws {
         let cache = try Self.tempCache()
         try await FakeHub().run { hub in

@@ -47,7 +47,7 @@ public func gitBlobID(_ data: Data) -> String {
 /// ETag (git blob id) for regular files, or a 302 to a "CDN" (`http://localhost:PORT/cdn/<sha256>`,
 /// another host name than the endpoint's 127.0.0.1) with X-Linked-Etag / X-Linked-Size for LFS
 /// files; Range support on the CDN. `skt/old-name` redirects (relative, 307) to the repository, as a
-/// renamed repository does. Every request is recorded. `test/kobert-tiny` serves `TinyKoBERT`, a
+/// renamed repository does. `trickleRevisionAPI` makes the revision API stall. Every request is recorded. `test/kobert-tiny` serves `TinyKoBERT`, a
 /// small real model in the same layout. Shared by HubClientTests and CLITests (a `kobert-emotion`
 /// child process reaches it through `HF_ENDPOINT`).
 public final class FakeHub: @unchecked Sendable {
@@ -85,6 +85,12 @@ public final class FakeHub: @unchecked Sendable {
         set { lock.withLock { _requiredToken = newValue } }
     }
     private var _requiredToken: String?
+    /// If set, the revision API sends its JSON one byte per second (a stalling server).
+    public var trickleRevisionAPI: Bool {
+        get { lock.withLock { _trickleRevisionAPI } }
+        set { lock.withLock { _trickleRevisionAPI = newValue } }
+    }
+    private var _trickleRevisionAPI = false
 
     public init() {
         var files: [String: RepoFile] = [
@@ -175,6 +181,16 @@ public final class FakeHub: @unchecked Sendable {
             guard parts[3] == "main" || parts[3] == commit else { return error(404, code: "RevisionNotFound") }
             let siblings = repoFiles.keys.sorted().map { ["rfilename": $0] }
             let json = try! JSONSerialization.data(withJSONObject: ["id": "\(parts[0])/\(parts[1])", "sha": commit, "siblings": siblings])
+            if trickleRevisionAPI {
+                let bytes = [UInt8](json)
+                return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(contentLength: bytes.count) { writer in
+                    for byte in bytes {
+                        try await writer.write(ByteBuffer(bytes: [byte]))
+                        try await Task.sleep(nanoseconds: 1_000_000_000)
+                    }
+                    try await writer.finish(nil)
+                })
+            }
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: json)))
         }
         let rest = parts[3]
