@@ -149,7 +149,9 @@ public struct HubClient: Sendable {
 
 // MARK: - One run's HTTP session
 
-private enum RedirectPolicy { case sameOrigin, all }
+/// Which redirects `send` follows: only relative ones (a `Location` without scheme and host, as a
+/// renamed repository's), those to the same origin, or all.
+private enum RedirectPolicy { case relative, sameOrigin, all }
 
 private struct Origin: Equatable {
     let scheme: String, host: String, port: Int
@@ -284,12 +286,14 @@ private final class Session: Sendable {
         try cache.link(commit, file, etag: meta.etag)
     }
 
-    /// HEAD on the resolve URL, following same-host redirects (a renamed repository) but not the
-    /// LFS redirect to the CDN, whose Location is where the bytes are then fetched.
+    /// HEAD on the resolve URL, following only relative redirects (a renamed repository), as
+    /// huggingface_hub does: an absolute redirect — the LFS redirect to the CDN, or to the Hub's own
+    /// host on a mirror — is the answer, whose headers (X-Repo-Commit, X-Linked-Etag, X-Linked-Size)
+    /// describe the file and whose Location is where the bytes are then fetched.
     func metadata(_ repo: RepoID, commit: String, file: String) async throws -> FileMetadata {
         let url = try makeURL("/\(repo.owner)/\(repo.name)/resolve/\(commit)/\(percentEncode(file, keepSlash: true))")
         let what = "\(file) of \(repo)@\(commit)"
-        let answer = try await send(.HEAD, url, what: what, redirects: .sameOrigin, deadline: .now() + seconds(configuration.requestTimeout))
+        let answer = try await send(.HEAD, url, what: what, redirects: .relative, deadline: .now() + seconds(configuration.requestTimeout))
         try check(answer, repo: repo, revision: commit, file: file, what: what)
         let headers = answer.response.headers
         let status = Int(answer.response.status.code)
@@ -474,7 +478,7 @@ private final class Session: Sendable {
                 await drain(response)
                 throw HubError.badResponse(what: what, reason: "redirect to an invalid location")
             }
-            if redirects == .sameOrigin && Origin(next) != Origin(current) {
+            if redirects == .relative && !isRelativeLocation(location) || redirects == .sameOrigin && Origin(next) != Origin(current) {
                 return Answer(response: response, url: current)
             }
             await drain(response)
@@ -613,6 +617,12 @@ func percentEncode(_ text: String, keepSlash: Bool) -> String {
         }
     }
     return out
+}
+
+/// A `Location` naming no scheme and no host (`/a/b`, `b`), which huggingface_hub follows on HEAD.
+private func isRelativeLocation(_ text: String) -> Bool {
+    guard let components = URLComponents(string: text) else { return false }
+    return components.scheme == nil && components.host == nil
 }
 
 private func resolveLocation(_ text: String, from base: URL) -> URL? {

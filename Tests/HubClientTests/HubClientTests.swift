@@ -308,6 +308,23 @@ struct HubClientDownloadTests {
         }
     }
 
+    @Test func anAbsoluteRedirectToTheHubsOwnHostIsTheFilesMetadataNotFollowedOnHEAD() async throws {
+        let cache = try Self.tempCache()
+        try await FakeHub().run { hub in
+            hub.lfsOnHubHost = true
+            hub.requiredToken = "hf_secret_token_value"
+            let snapshot = try await Self.client(hub, cache: cache, token: "hf_secret_token_value").download(Self.repo)
+            for name in ["pytorch_model.bin", "spiece.model"] {
+                #expect(FileManager.default.contents(atPath: snapshot.appendingPathComponent(name).path) == hub.files[name]?.data, "\(name)")
+            }
+            let log = hub.log
+            #expect(!log.contains { $0.method == "HEAD" && $0.path.hasPrefix("/cdn/") })
+            // The bytes come from the redirect's Location: the Hub's own host, so with the token.
+            let cdn = log.filter { $0.path.hasPrefix("/cdn/") }
+            #expect(cdn.count == 2 && cdn.allSatisfy { $0.method == "GET" && $0.authorization == "Bearer hf_secret_token_value" })
+        }
+    }
+
     @Test func noNetworkIsAClearErrorWithAHint() async throws {
         let cache = try Self.tempCache()
         var config = try HubConfiguration(endpoint: URL(string: "http://127.0.0.1:1")!, cacheDirectory: cache)

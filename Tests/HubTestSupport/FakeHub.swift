@@ -91,6 +91,13 @@ public final class FakeHub: @unchecked Sendable {
         set { lock.withLock { _trickleRevisionAPI = newValue } }
     }
     private var _trickleRevisionAPI = false
+    /// If set, LFS files redirect to the endpoint's own host (`http://127.0.0.1:PORT/cdn/<sha256>`,
+    /// absolute), as a mirror serving them itself does, instead of the "CDN" host name.
+    public var lfsOnHubHost: Bool {
+        get { lock.withLock { _lfsOnHubHost } }
+        set { lock.withLock { _lfsOnHubHost = newValue } }
+    }
+    private var _lfsOnHubHost = false
 
     public init() {
         var files: [String: RepoFile] = [
@@ -206,7 +213,7 @@ public final class FakeHub: @unchecked Sendable {
             let sha = sha256Hex(file.data)
             fields[Field.Name("X-Linked-Etag")!] = "\"\(sha)\""
             fields[Field.Name("X-Linked-Size")!] = "\(file.declaredSize ?? file.data.count)"
-            fields[.location] = "http://localhost:\(port)/cdn/\(sha)"
+            fields[.location] = "http://\(lfsOnHubHost ? "127.0.0.1" : "localhost"):\(port)/cdn/\(sha)"
             return Response(status: .found, headers: fields)
         }
         fields[.contentLength] = "\(file.data.count)"
