@@ -90,11 +90,41 @@ struct RepoCache {
 
 // MARK: - File helpers
 
+/// Creates a directory and its missing parents with mkdir(2), so a failure names the directory that
+/// could not be made and the POSIX reason ("Not a directory", "Permission denied", "No space left on device").
 func makeDirectory(_ url: URL) throws {
-    do {
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    } catch {
-        throw HubError.io(path: url.path, reason: "cannot create the directory (\(error.localizedDescription))")
+    let path = url.path
+    var st = stat()
+    if stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR { return }
+    var prefix = path.hasPrefix("/") ? "" : "."
+    for component in path.split(separator: "/") {
+        prefix += "/" + component
+        if mkdir(prefix, 0o777) == 0 { continue }
+        let code = errno
+        if code == EEXIST {
+            if stat(prefix, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR { continue }
+            throw HubError.io(path: prefix, reason: "cannot create a directory in it: \(String(cString: strerror(ENOTDIR))) (needed for \(path))")
+        }
+        throw posixError(prefix, "cannot create the directory", code)
+    }
+}
+
+/// A file's bytes (at most `limit`), read with read(2) so a failure names the POSIX reason.
+func readFile(_ url: URL, limit: Int) throws -> Data {
+    let fd = open(url.path, O_RDONLY)
+    guard fd >= 0 else { throw posixError(url.path, "cannot read") }
+    defer { close(fd) }
+    var data = Data()
+    var buffer = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if n < 0 {
+            if errno == EINTR { continue }
+            throw posixError(url.path, "cannot read")
+        }
+        if n == 0 { return data }
+        guard n <= limit - data.count else { throw HubError.io(path: url.path, reason: "larger than \(limit) bytes") }
+        data.append(contentsOf: buffer[0..<n])
     }
 }
 

@@ -130,10 +130,7 @@ public struct HubClient: Sendable {
         if let size = attributes?[.size] as? NSNumber, size.int64Value > Int64(maxJSONBytes) {
             throw HubError.badResponse(what: name, reason: "index larger than \(maxJSONBytes) bytes")
         }
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw HubError.io(path: url.path, reason: "cannot read (\(error.localizedDescription))")
-        }
+        let data = try readFile(url, limit: maxJSONBytes)
         struct Index: Decodable { let weight_map: [String: String] }
         guard let index = try? JSONDecoder().decode(Index.self, from: data) else {
             throw HubError.badResponse(what: name, reason: "not a JSON object with a weight_map of tensor names to file names")

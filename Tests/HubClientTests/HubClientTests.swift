@@ -325,6 +325,30 @@ struct HubClientDownloadTests {
         }
     }
 
+    @Test func anUnwritableCacheNamesThePathAndThePOSIXReason() async throws {
+        let dir = try Self.tempCache()
+        let file = dir.appendingPathComponent("afile")
+        try Data("x".utf8).write(to: file)
+        let cache = file.appendingPathComponent("sub")  // HF_HUB_CACHE under a regular file
+        try await FakeHub().run { hub in
+            do {
+                _ = try await Self.client(hub, cache: cache).download(Self.repo)
+                Issue.record("expected an error")
+            } catch let error as HubError {
+                guard case .io(let path, let reason) = error else { Issue.record("\(error)"); return }
+                #expect(path == file.path)
+                #expect(reason.contains("Not a directory") && reason.contains(cache.path), "\(reason)")
+                #expect(!error.description.contains("NSCocoaErrorDomain"), "\(error)")
+            }
+        }
+        do {
+            _ = try HubClient.readIndex(dir.appendingPathComponent("none/model.safetensors.index.json"), name: "model.safetensors.index.json")
+            Issue.record("expected an error")
+        } catch let error as HubError {
+            #expect(error.description.contains("No such file or directory"), "\(error)")
+        }
+    }
+
     @Test func noNetworkIsAClearErrorWithAHint() async throws {
         let cache = try Self.tempCache()
         var config = try HubConfiguration(endpoint: URL(string: "http://127.0.0.1:1")!, cacheDirectory: cache)
