@@ -166,22 +166,33 @@ func availableBytes(at url: URL) -> Int64? {
 }
 
 /// An exclusive `flock` on `.locks/…/<etag>.lock`, the lock Python's huggingface_hub (filelock) takes,
-/// so both tools can fill one cache at the same time. Waits (politely, cancellable) while another
-/// process holds it.
+/// so both tools can fill one cache at the same time. Waits (politely, cancellable, with no time limit)
+/// while another process holds it, saying so through `notice` after `noticeAfter` seconds and then
+/// every `every` seconds, as huggingface_hub logs "Still waiting to acquire lock" every 10 s.
 final class CacheLock: @unchecked Sendable {
     private var fd: Int32
 
     private init(fd: Int32) { self.fd = fd }
 
-    static func acquire(_ url: URL) async throws -> CacheLock {
+    static func acquire(
+        _ url: URL, noticeAfter: Double = 5, every: Double = 10, notice: (@Sendable (String) -> Void)? = nil
+    ) async throws -> CacheLock {
         try makeDirectory(url.deletingLastPathComponent())
         let fd = open(url.path, O_RDWR | O_CREAT | O_TRUNC, 0o644)
         guard fd >= 0 else { throw posixError(url.path, "cannot open the lock file") }
+        let start = ContinuousClock.now
+        var nextNotice = start + .milliseconds(Int64(noticeAfter * 1000))
         while flock(fd, LOCK_EX | LOCK_NB) != 0 {
             let code = errno
             guard code == EWOULDBLOCK || code == EINTR else {
                 close(fd)
                 throw posixError(url.path, "cannot lock", code)
+            }
+            let now = ContinuousClock.now
+            if now >= nextNotice {
+                let waited = Int((now - start).components.seconds)
+                notice?("still waiting for the lock \(url.path) (another process is downloading this file; \(waited) s so far)")
+                nextNotice = now + .milliseconds(Int64(max(every, 0.1) * 1000))
             }
             do {
                 try await Task.sleep(nanoseconds: 50_000_000)

@@ -43,10 +43,12 @@ public struct HubClient: Sendable {
 
     /// The directory `--model` names: an existing local path as it is (it always wins), else the Hub
     /// repository `owner/name[@revision]` downloaded (or found) in the cache: its snapshot directory.
+    /// `log` receives notices for the user, as `download`'s.
     public static func resolveModel(
         _ reference: String,
         configuration: HubConfiguration? = nil,
-        progress: (@Sendable (DownloadProgress) -> Void)? = nil
+        progress: (@Sendable (DownloadProgress) -> Void)? = nil,
+        log: (@Sendable (String) -> Void)? = nil
     ) async throws -> URL {
         switch try ModelReference.parse(reference) {
         case .local(let url):
@@ -54,7 +56,7 @@ public struct HubClient: Sendable {
         case .hub(let repo, let revision):
             let client = HubClient(configuration: try configuration ?? HubConfiguration())
             do {
-                return try await client.download(repo, revision: revision, progress: progress)
+                return try await client.download(repo, revision: revision, progress: progress, log: log)
             } catch let error as HubError {
                 // Perhaps a mistyped local path: say that too.
                 if case .repositoryNotFound = error {
@@ -66,11 +68,14 @@ public struct HubClient: Sendable {
     }
 
     /// Makes sure the model files of `repo` at `revision` are in the cache; returns the snapshot
-    /// directory `<cache>/models--owner--name/snapshots/<commit>`.
+    /// directory `<cache>/models--owner--name/snapshots/<commit>`. `log` receives notices for the
+    /// user (one line each): while another process holds a file's lock, "still waiting for the lock …"
+    /// after `lockNoticeAfter` seconds, then every `lockNoticeEvery` seconds.
     public func download(
         _ repo: RepoID,
         revision: String = "main",
-        progress: (@Sendable (DownloadProgress) -> Void)? = nil
+        progress: (@Sendable (DownloadProgress) -> Void)? = nil,
+        log: (@Sendable (String) -> Void)? = nil
     ) async throws -> URL {
         try Revision.validate(revision, of: "\(repo)@\(revision)")
         let cache = RepoCache(root: configuration.cacheDirectory, repo: repo)
@@ -91,7 +96,7 @@ public struct HubClient: Sendable {
         if Revision.isCommitHash(revision), Self.missingFromCache(cache, commit: revision, strict: true) == nil {
             return cache.snapshot(revision)
         }
-        let session = Session(configuration: configuration)
+        let session = Session(configuration: configuration, log: log)
         do {
             let url = try await session.download(repo, revision: revision, cache: cache, progress: progress)
             try? await session.http.shutdown()
@@ -173,9 +178,11 @@ private final class Session: Sendable {
     let http: HTTPClient
     let configuration: HubConfiguration
     let hub: Origin?
+    let log: (@Sendable (String) -> Void)?
 
-    init(configuration: HubConfiguration) {
+    init(configuration: HubConfiguration, log: (@Sendable (String) -> Void)?) {
         self.configuration = configuration
+        self.log = log
         self.hub = Origin(configuration.endpoint)
         let ms = { (s: Double) in TimeAmount.milliseconds(Int64((s * 1000).rounded())) }
         var config = HTTPClient.Configuration(
@@ -274,7 +281,8 @@ private final class Session: Sendable {
         let blob = cache.blob(meta.etag)
         if !FileManager.default.fileExists(atPath: blob.path) {
             try makeDirectory(cache.blobs)
-            let lock = try await CacheLock.acquire(cache.lockFile(meta.etag))
+            let lock = try await CacheLock.acquire(
+                cache.lockFile(meta.etag), noticeAfter: configuration.lockNoticeAfter, every: configuration.lockNoticeEvery, notice: log)
             defer { lock.release() }
             if !FileManager.default.fileExists(atPath: blob.path) {
                 try await downloadBlob(file: file, meta: meta, cache: cache, progress: progress)

@@ -21,6 +21,9 @@ public struct HubConfiguration: Sendable {
     public var readTimeout: Double = 60
     /// Interrupted transfers resumed (with `Range`) within one run before giving up.
     public var maxResumes = 3
+    /// Seconds of waiting for another process's lock on a file before saying so, then between notices.
+    public var lockNoticeAfter: Double = 5
+    public var lockNoticeEvery: Double = 10
     private var tokenStorage: String?
 
     /// The bearer token, if any. Not part of `description`.

@@ -416,15 +416,32 @@ struct HubClientDownloadTests {
             let sha = sha256Hex(hub.files["pytorch_model.bin"]!.data)
             // As Python's huggingface_hub holds it while it writes that blob (flock on another descriptor).
             let lock = try await CacheLock.acquire(cache.appendingPathComponent(".locks/models--skt--kobert-base-v1/\(sha).lock"))
-            let client = try Self.client(hub, cache: cache)
-            let download = serverTask { try await client.download(Self.repo) }
+            var config = try HubConfiguration(endpoint: hub.endpoint, cacheDirectory: cache)
+            config.requestTimeout = 120
+            config.lockNoticeAfter = 1
+            let client = HubClient(configuration: config)
+            let notices = Notices()
+            let download = serverTask { try await client.download(Self.repo, log: notices.append) }
             try await Task.sleep(nanoseconds: 500_000_000)
+            #expect(!hub.log.contains { $0.path == "/cdn/\(sha)" }, "downloaded while the lock was held")
+            // Still waiting, and saying so (after 1 s here; generous bound for a busy machine).
+            for _ in 0..<600 where notices.lines.isEmpty { try await Task.sleep(nanoseconds: 100_000_000) }
+            let lockPath = cache.appendingPathComponent(".locks/models--skt--kobert-base-v1/\(sha).lock").path
+            #expect(notices.lines.first?.contains("still waiting for the lock \(lockPath)") == true, "\(notices.lines)")
             #expect(!hub.log.contains { $0.path == "/cdn/\(sha)" }, "downloaded while the lock was held")
             lock.release()
             let snapshot = try await download.value
             #expect(FileManager.default.contents(atPath: snapshot.appendingPathComponent("pytorch_model.bin").path) == hub.files["pytorch_model.bin"]!.data)
         }
     }
+}
+
+/// Lines a download's `log` received.
+final class Notices: @unchecked Sendable {
+    private let lock = NSLock()
+    private var _lines: [String] = []
+    var lines: [String] { lock.withLock { _lines } }
+    func append(_ line: String) { lock.withLock { _lines.append(line) } }
 }
 
 struct HubReferenceTests {
