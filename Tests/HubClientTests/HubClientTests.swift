@@ -498,6 +498,26 @@ struct HubReferenceTests {
         #expect(try HubConfiguration(environment: ["HF_HOME": home.path]).token == "hf_from_file")
         #expect(try HubConfiguration(environment: ["HF_HOME": home.path, "HF_TOKEN": "hf_env"]).token == "hf_env")
         #expect(try HubConfiguration(environment: ["HF_HOME": "/nonexistent-\(UUID().uuidString)"]).token == nil)
+        // The legacy HUGGINGFACE_HUB_CACHE, after HF_HUB_CACHE.
+        #expect(try HubConfiguration(environment: ["HF_HOME": "/h", "HUGGINGFACE_HUB_CACHE": "/legacy"]).cacheDirectory.path == "/legacy")
+        #expect(try HubConfiguration(environment: ["HF_HUB_CACHE": "/c", "HUGGINGFACE_HUB_CACHE": "/legacy"]).cacheDirectory.path == "/c")
+        // ~, ~user, $VAR and ${VAR} as Python's expanduser + expandvars; an unset variable stays.
+        let env = ["HOME": "/home/u/", "S": "/scratch", "T": "t"]
+        func cacheDir(_ extra: [String: String]) throws -> String {
+            try HubConfiguration(environment: env.merging(extra) { $1 }).cacheDirectory.path
+        }
+        #expect(try cacheDir(["HF_HOME": "~/hf"]) == "/home/u/hf/hub")
+        #expect(try cacheDir(["HF_HUB_CACHE": "~"]) == "/home/u")
+        #expect(try cacheDir(["HUGGINGFACE_HUB_CACHE": "~/legacy"]) == "/home/u/legacy")
+        #expect(try cacheDir(["XDG_CACHE_HOME": "$S/xdg"]) == "/scratch/xdg/huggingface/hub")
+        #expect(try cacheDir(["HF_HOME": "${S}/h-$T"]) == "/scratch/h-t/hub")
+        #expect(try cacheDir(["HF_HUB_CACHE": "$S/a/${T}b/$T-c"]) == "/scratch/a/tb/t-c")
+        #expect(try cacheDir(["HF_HUB_CACHE": "/x/$UNSET_\(UUID().uuidString.prefix(4))/${}/$/y"]).hasPrefix("/x/$UNSET_"))
+        #expect(try cacheDir(["HF_HUB_CACHE": "/x/${}/$/y"]) == "/x/${}/$/y")
+        #expect(try cacheDir(["HF_HUB_CACHE": "~root/c"]) == FileManager.default.homeDirectory(forUser: "root")!.path + "/c")
+        #expect(try cacheDir(["HF_HUB_CACHE": "/x/~/c"]) == "/x/~/c")
+        #expect(HubConfiguration.expandUser("~nosuchuser-\(UUID().uuidString.prefix(8))/c", env).hasPrefix("~nosuchuser-"))
+        #expect(try HubConfiguration(environment: ["HOME": home.path, "HF_TOKEN_PATH": "~/token"]).token == "hf_from_file")
         c = try HubConfiguration(environment: ["HF_HOME": "/h", "HF_HUB_ETAG_TIMEOUT": "5", "HF_HUB_DOWNLOAD_TIMEOUT": "7"])
         #expect(c.connectTimeout == 5 && c.requestTimeout == 5 && c.readTimeout == 7)
         #expect(throws: HubError.self) { try HubConfiguration(environment: ["HF_HOME": "/h", "HF_HUB_ETAG_TIMEOUT": "-1"]) }
