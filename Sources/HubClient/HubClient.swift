@@ -36,6 +36,8 @@ public struct HubClient: Sendable {
     public static let tokenizerFiles = ["spiece.model", "tokenizer_config.json", "special_tokens_map.json"]
     static let weightFiles = ["model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json"]
     static let maxJSONBytes = 32 << 20
+    /// Larger declared file sizes are refused as implausible (forged), before the free-space check.
+    static let maxFileBytes: Int64 = 1 << 40
 
     public init(configuration: HubConfiguration) {
         self.configuration = configuration
@@ -320,9 +322,13 @@ private final class Session: Sendable {
         else {
             throw HubError.badResponse(what: what, reason: "ETag '\(rawEtag.prefix(80))' cannot name a cache file")
         }
-        let sizeText = headers.first(name: "X-Linked-Size") ?? (isRedirect ? nil : headers.first(name: "Content-Length"))
-        guard let sizeText, let size = Int64(sizeText), size >= 0, size < (1 << 50) else {
+        let linkedSize = headers.first(name: "X-Linked-Size")
+        let sizeText = linkedSize ?? (isRedirect ? nil : headers.first(name: "Content-Length"))
+        guard let sizeText, let size = Int64(sizeText), size >= 0 else {
             throw HubError.badResponse(what: what, reason: "no valid file size (X-Linked-Size or Content-Length)")
+        }
+        guard size <= HubClient.maxFileBytes else {
+            throw HubError.badResponse(what: what, reason: "the Hub declares an implausible size of \(size) bytes for \(file) (\(linkedSize != nil ? "X-Linked-Size" : "Content-Length"); more than 1 TiB)")
         }
         var location = answer.url
         if isRedirect {

@@ -68,7 +68,7 @@ public final class FakeHub: @unchecked Sendable {
     /// skt/kobert-base-v1's files (from the Python fixture).
     public let files: [String: RepoFile]
     /// All repositories: skt/kobert-base-v1, test/kobert-tiny, and test/sharded (a safetensors
-    /// index and two shards), test/huge and test/liar (lying sizes).
+    /// index and two shards), test/huge, test/forged and test/liar (lying sizes).
     public let repos: [String: [String: RepoFile]]
     /// The commit every repository is at.
     public let commit = Fixture.commit
@@ -125,8 +125,10 @@ public final class FakeHub: @unchecked Sendable {
                 "model-00002-of-00002.safetensors": RepoFile(data: shard2, lfs: true),
                 "pytorch_model.bin": RepoFile(data: Data("not to be downloaded".utf8), lfs: true),
             ],
-            // Weights declared larger than any disk, or smaller than what the CDN then sends.
-            "test/huge": ["config.json": files["config.json"]!, "model.safetensors": RepoFile(data: Data("huge".utf8), lfs: true, declaredSize: 1 << 48)],
+            // Weights declared larger than the disk (1 TiB, the most accepted), implausibly large (1 PB),
+            // or smaller than what the CDN then sends.
+            "test/huge": ["config.json": files["config.json"]!, "model.safetensors": RepoFile(data: Data("huge".utf8), lfs: true, declaredSize: 1 << 40)],
+            "test/forged": ["config.json": files["config.json"]!, "model.safetensors": RepoFile(data: Data("forged".utf8), lfs: true, declaredSize: 1_000_000_000_000_000)],
             "test/liar": ["config.json": files["config.json"]!, "model.safetensors": RepoFile(data: Data(repeating: 7, count: 5000), lfs: true, declaredSize: 4000)],
         ]
     }
