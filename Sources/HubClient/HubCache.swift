@@ -90,11 +90,41 @@ struct RepoCache {
 
 // MARK: - File helpers
 
+/// Creates a directory and its missing parents with mkdir(2), so a failure names the directory that
+/// could not be made and the POSIX reason ("Not a directory", "Permission denied", "No space left on device").
 func makeDirectory(_ url: URL) throws {
-    do {
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    } catch {
-        throw HubError.io(path: url.path, reason: "cannot create the directory (\(error.localizedDescription))")
+    let path = url.path
+    var st = stat()
+    if stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR { return }
+    var prefix = path.hasPrefix("/") ? "" : "."
+    for component in path.split(separator: "/") {
+        prefix += "/" + component
+        if mkdir(prefix, 0o777) == 0 { continue }
+        let code = errno
+        if code == EEXIST {
+            if stat(prefix, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR { continue }
+            throw HubError.io(path: prefix, reason: "cannot create a directory in it: \(String(cString: strerror(ENOTDIR))) (needed for \(path))")
+        }
+        throw posixError(prefix, "cannot create the directory", code)
+    }
+}
+
+/// A file's bytes (at most `limit`), read with read(2) so a failure names the POSIX reason.
+func readFile(_ url: URL, limit: Int) throws -> Data {
+    let fd = open(url.path, O_RDONLY)
+    guard fd >= 0 else { throw posixError(url.path, "cannot read") }
+    defer { close(fd) }
+    var data = Data()
+    var buffer = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if n < 0 {
+            if errno == EINTR { continue }
+            throw posixError(url.path, "cannot read")
+        }
+        if n == 0 { return data }
+        guard n <= limit - data.count else { throw HubError.io(path: url.path, reason: "larger than \(limit) bytes") }
+        data.append(contentsOf: buffer[0..<n])
     }
 }
 
@@ -136,22 +166,33 @@ func availableBytes(at url: URL) -> Int64? {
 }
 
 /// An exclusive `flock` on `.locks/…/<etag>.lock`, the lock Python's huggingface_hub (filelock) takes,
-/// so both tools can fill one cache at the same time. Waits (politely, cancellable) while another
-/// process holds it.
+/// so both tools can fill one cache at the same time. Waits (politely, cancellable, with no time limit)
+/// while another process holds it, saying so through `notice` after `noticeAfter` seconds and then
+/// every `every` seconds, as huggingface_hub logs "Still waiting to acquire lock" every 10 s.
 final class CacheLock: @unchecked Sendable {
     private var fd: Int32
 
     private init(fd: Int32) { self.fd = fd }
 
-    static func acquire(_ url: URL) async throws -> CacheLock {
+    static func acquire(
+        _ url: URL, noticeAfter: Double = 5, every: Double = 10, notice: (@Sendable (String) -> Void)? = nil
+    ) async throws -> CacheLock {
         try makeDirectory(url.deletingLastPathComponent())
         let fd = open(url.path, O_RDWR | O_CREAT | O_TRUNC, 0o644)
         guard fd >= 0 else { throw posixError(url.path, "cannot open the lock file") }
+        let start = ContinuousClock.now
+        var nextNotice = start + .milliseconds(Int64(noticeAfter * 1000))
         while flock(fd, LOCK_EX | LOCK_NB) != 0 {
             let code = errno
             guard code == EWOULDBLOCK || code == EINTR else {
                 close(fd)
                 throw posixError(url.path, "cannot lock", code)
+            }
+            let now = ContinuousClock.now
+            if now >= nextNotice {
+                let waited = Int((now - start).components.seconds)
+                notice?("still waiting for the lock \(url.path) (another process is downloading this file; \(waited) s so far)")
+                nextNotice = now + .milliseconds(Int64(max(every, 0.1) * 1000))
             }
             do {
                 try await Task.sleep(nanoseconds: 50_000_000)

@@ -36,6 +36,8 @@ public struct HubClient: Sendable {
     public static let tokenizerFiles = ["spiece.model", "tokenizer_config.json", "special_tokens_map.json"]
     static let weightFiles = ["model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json"]
     static let maxJSONBytes = 32 << 20
+    /// Larger declared file sizes are refused as implausible (forged), before the free-space check.
+    static let maxFileBytes: Int64 = 1 << 40
 
     public init(configuration: HubConfiguration) {
         self.configuration = configuration
@@ -43,10 +45,12 @@ public struct HubClient: Sendable {
 
     /// The directory `--model` names: an existing local path as it is (it always wins), else the Hub
     /// repository `owner/name[@revision]` downloaded (or found) in the cache: its snapshot directory.
+    /// `log` receives notices for the user, as `download`'s.
     public static func resolveModel(
         _ reference: String,
         configuration: HubConfiguration? = nil,
-        progress: (@Sendable (DownloadProgress) -> Void)? = nil
+        progress: (@Sendable (DownloadProgress) -> Void)? = nil,
+        log: (@Sendable (String) -> Void)? = nil
     ) async throws -> URL {
         switch try ModelReference.parse(reference) {
         case .local(let url):
@@ -54,7 +58,7 @@ public struct HubClient: Sendable {
         case .hub(let repo, let revision):
             let client = HubClient(configuration: try configuration ?? HubConfiguration())
             do {
-                return try await client.download(repo, revision: revision, progress: progress)
+                return try await client.download(repo, revision: revision, progress: progress, log: log)
             } catch let error as HubError {
                 // Perhaps a mistyped local path: say that too.
                 if case .repositoryNotFound = error {
@@ -66,11 +70,14 @@ public struct HubClient: Sendable {
     }
 
     /// Makes sure the model files of `repo` at `revision` are in the cache; returns the snapshot
-    /// directory `<cache>/models--owner--name/snapshots/<commit>`.
+    /// directory `<cache>/models--owner--name/snapshots/<commit>`. `log` receives notices for the
+    /// user (one line each): while another process holds a file's lock, "still waiting for the lock …"
+    /// after `lockNoticeAfter` seconds, then every `lockNoticeEvery` seconds.
     public func download(
         _ repo: RepoID,
         revision: String = "main",
-        progress: (@Sendable (DownloadProgress) -> Void)? = nil
+        progress: (@Sendable (DownloadProgress) -> Void)? = nil,
+        log: (@Sendable (String) -> Void)? = nil
     ) async throws -> URL {
         try Revision.validate(revision, of: "\(repo)@\(revision)")
         let cache = RepoCache(root: configuration.cacheDirectory, repo: repo)
@@ -91,7 +98,7 @@ public struct HubClient: Sendable {
         if Revision.isCommitHash(revision), Self.missingFromCache(cache, commit: revision, strict: true) == nil {
             return cache.snapshot(revision)
         }
-        let session = Session(configuration: configuration)
+        let session = Session(configuration: configuration, log: log)
         do {
             let url = try await session.download(repo, revision: revision, cache: cache, progress: progress)
             try? await session.http.shutdown()
@@ -130,10 +137,7 @@ public struct HubClient: Sendable {
         if let size = attributes?[.size] as? NSNumber, size.int64Value > Int64(maxJSONBytes) {
             throw HubError.badResponse(what: name, reason: "index larger than \(maxJSONBytes) bytes")
         }
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw HubError.io(path: url.path, reason: "cannot read (\(error.localizedDescription))")
-        }
+        let data = try readFile(url, limit: maxJSONBytes)
         struct Index: Decodable { let weight_map: [String: String] }
         guard let index = try? JSONDecoder().decode(Index.self, from: data) else {
             throw HubError.badResponse(what: name, reason: "not a JSON object with a weight_map of tensor names to file names")
@@ -149,7 +153,9 @@ public struct HubClient: Sendable {
 
 // MARK: - One run's HTTP session
 
-private enum RedirectPolicy { case sameOrigin, all }
+/// Which redirects `send` follows: only relative ones (a `Location` without scheme and host, as a
+/// renamed repository's), those to the same origin, or all.
+private enum RedirectPolicy { case relative, sameOrigin, all }
 
 private struct Origin: Equatable {
     let scheme: String, host: String, port: Int
@@ -174,9 +180,11 @@ private final class Session: Sendable {
     let http: HTTPClient
     let configuration: HubConfiguration
     let hub: Origin?
+    let log: (@Sendable (String) -> Void)?
 
-    init(configuration: HubConfiguration) {
+    init(configuration: HubConfiguration, log: (@Sendable (String) -> Void)?) {
         self.configuration = configuration
+        self.log = log
         self.hub = Origin(configuration.endpoint)
         let ms = { (s: Double) in TimeAmount.milliseconds(Int64((s * 1000).rounded())) }
         var config = HTTPClient.Configuration(
@@ -194,10 +202,12 @@ private final class Session: Sendable {
         do {
             info = try await revisionInfo(repo, revision: revision)
         } catch let error as HubError {
-            // No network: like huggingface_hub, fall back to what the cache has for this revision.
+            // No network: like huggingface_hub, fall back to what the cache has for this revision,
+            // judged as offline mode does (a snapshot Python wrote has no `.no_exist` markers for the
+            // optional tokenizer files a repository lacks).
             if case .network = error {
                 let commit = Revision.isCommitHash(revision) ? revision : cache.readRef(revision)
-                if let commit, HubClient.missingFromCache(cache, commit: commit, strict: true) == nil {
+                if let commit, HubClient.missingFromCache(cache, commit: commit, strict: false) == nil {
                     return cache.snapshot(commit)
                 }
             }
@@ -238,12 +248,15 @@ private final class Session: Sendable {
     func revisionInfo(_ repo: RepoID, revision: String) async throws -> (sha: String, files: Set<String>) {
         let url = try makeURL("/api/models/\(repo.owner)/\(repo.name)/revision/\(percentEncode(revision, keepSlash: false))")
         let what = "the revision lookup of \(repo)@\(revision)"
-        let answer = try await send(.GET, url, what: what, redirects: .sameOrigin, deadline: .now() + seconds(configuration.requestTimeout))
+        // The deadline covers the whole request: the head (AsyncHTTPClient's deadline) and the body,
+        // which a server could trickle byte by byte without ever tripping the read timeout.
+        let deadline = NIODeadline.now() + seconds(configuration.requestTimeout)
+        let answer = try await send(.GET, url, what: what, redirects: .sameOrigin, deadline: deadline)
         try check(answer, repo: repo, revision: revision, file: nil, what: what)
         guard answer.response.status.code == 200 else {
             throw HubError.httpStatus(what: what, status: Int(answer.response.status.code))
         }
-        let body = try await readBody(answer.response, limit: HubClient.maxJSONBytes, what: what)
+        let body = try await readBody(answer, limit: HubClient.maxJSONBytes, what: what, deadline: deadline)
         struct Info: Decodable {
             struct Sibling: Decodable { let rfilename: String }
             let sha: String
@@ -270,7 +283,8 @@ private final class Session: Sendable {
         let blob = cache.blob(meta.etag)
         if !FileManager.default.fileExists(atPath: blob.path) {
             try makeDirectory(cache.blobs)
-            let lock = try await CacheLock.acquire(cache.lockFile(meta.etag))
+            let lock = try await CacheLock.acquire(
+                cache.lockFile(meta.etag), noticeAfter: configuration.lockNoticeAfter, every: configuration.lockNoticeEvery, notice: log)
             defer { lock.release() }
             if !FileManager.default.fileExists(atPath: blob.path) {
                 try await downloadBlob(file: file, meta: meta, cache: cache, progress: progress)
@@ -279,12 +293,14 @@ private final class Session: Sendable {
         try cache.link(commit, file, etag: meta.etag)
     }
 
-    /// HEAD on the resolve URL, following same-host redirects (a renamed repository) but not the
-    /// LFS redirect to the CDN, whose Location is where the bytes are then fetched.
+    /// HEAD on the resolve URL, following only relative redirects (a renamed repository), as
+    /// huggingface_hub does: an absolute redirect — the LFS redirect to the CDN, or to the Hub's own
+    /// host on a mirror — is the answer, whose headers (X-Repo-Commit, X-Linked-Etag, X-Linked-Size)
+    /// describe the file and whose Location is where the bytes are then fetched.
     func metadata(_ repo: RepoID, commit: String, file: String) async throws -> FileMetadata {
         let url = try makeURL("/\(repo.owner)/\(repo.name)/resolve/\(commit)/\(percentEncode(file, keepSlash: true))")
         let what = "\(file) of \(repo)@\(commit)"
-        let answer = try await send(.HEAD, url, what: what, redirects: .sameOrigin, deadline: .now() + seconds(configuration.requestTimeout))
+        let answer = try await send(.HEAD, url, what: what, redirects: .relative, deadline: .now() + seconds(configuration.requestTimeout))
         try check(answer, repo: repo, revision: commit, file: file, what: what)
         let headers = answer.response.headers
         let status = Int(answer.response.status.code)
@@ -306,9 +322,13 @@ private final class Session: Sendable {
         else {
             throw HubError.badResponse(what: what, reason: "ETag '\(rawEtag.prefix(80))' cannot name a cache file")
         }
-        let sizeText = headers.first(name: "X-Linked-Size") ?? (isRedirect ? nil : headers.first(name: "Content-Length"))
-        guard let sizeText, let size = Int64(sizeText), size >= 0, size < (1 << 50) else {
+        let linkedSize = headers.first(name: "X-Linked-Size")
+        let sizeText = linkedSize ?? (isRedirect ? nil : headers.first(name: "Content-Length"))
+        guard let sizeText, let size = Int64(sizeText), size >= 0 else {
             throw HubError.badResponse(what: what, reason: "no valid file size (X-Linked-Size or Content-Length)")
+        }
+        guard size <= HubClient.maxFileBytes else {
+            throw HubError.badResponse(what: what, reason: "the Hub declares an implausible size of \(size) bytes for \(file) (\(linkedSize != nil ? "X-Linked-Size" : "Content-Length"); more than 1 TiB)")
         }
         var location = answer.url
         if isRedirect {
@@ -469,7 +489,7 @@ private final class Session: Sendable {
                 await drain(response)
                 throw HubError.badResponse(what: what, reason: "redirect to an invalid location")
             }
-            if redirects == .sameOrigin && Origin(next) != Origin(current) {
+            if redirects == .relative && !isRelativeLocation(location) || redirects == .sameOrigin && Origin(next) != Origin(current) {
                 return Answer(response: response, url: current)
             }
             await drain(response)
@@ -509,34 +529,70 @@ private final class Session: Sendable {
         }
     }
 
-    func readBody(_ response: HTTPClientResponse, limit: Int, what: String) async throws -> Data {
+    /// The body of `answer`, at most `limit` bytes, all received by `deadline`.
+    func readBody(_ answer: Answer, limit: Int, what: String, deadline: NIODeadline) async throws -> Data {
+        let response = answer.response
         if let cl = response.headers.first(name: "Content-Length"), let n = Int(cl), n > limit {
             throw HubError.badResponse(what: what, reason: "answer of \(n) bytes exceeds the limit of \(limit)")
         }
-        var data = Data()
-        do {
-            for try await chunk in response.body {
-                guard chunk.readableBytes <= limit - data.count else {
-                    throw HubError.badResponse(what: what, reason: "answer exceeds the limit of \(limit) bytes")
+        let host = hostDescription(answer.url)
+        let timeout = configuration.requestTimeout
+        return try await withDeadline(deadline) {
+            var data = Data()
+            do {
+                for try await chunk in response.body {
+                    guard chunk.readableBytes <= limit - data.count else {
+                        throw HubError.badResponse(what: what, reason: "answer exceeds the limit of \(limit) bytes")
+                    }
+                    data.append(contentsOf: chunk.readableBytesView)
                 }
-                data.append(contentsOf: chunk.readableBytesView)
+            } catch let error as HubError {
+                throw error
+            } catch {
+                throw HubError.network(host: host, detail: "answer cut off: " + String(describing: error).prefix(200))
             }
-        } catch let error as HubError {
-            throw error
-        } catch {
-            throw HubError.network(host: "the Hub", detail: "answer cut off: " + String(describing: error).prefix(200))
+            return data
+        } onTimeout: {
+            HubError.network(host: host, detail: "\(what) took more than \(formatSeconds(timeout)) s (HF_HUB_ETAG_TIMEOUT): the answer came too slowly")
         }
-        return data
     }
 
+    /// Reads and drops what is left of a body (at most 64 KiB, for at most 10 s) so the connection can be reused.
     func drain(_ response: HTTPClientResponse) async {
-        _ = try? await response.body.collect(upTo: 1 << 16)
+        _ = try? await withDeadline(.now() + .seconds(10)) {
+            try await response.body.collect(upTo: 1 << 16)
+        } onTimeout: {
+            HubError.network(host: "", detail: "")
+        }
+    }
+
+    /// `body`'s result, or `onTimeout()` thrown if it has not finished by `deadline` (`body` is then cancelled).
+    func withDeadline<T: Sendable>(
+        _ deadline: NIODeadline, _ body: @escaping @Sendable () async throws -> T,
+        onTimeout: @escaping @Sendable () -> HubError
+    ) async throws -> T {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                let left = (deadline - .now()).nanoseconds
+                if left > 0 { try await Task.sleep(nanoseconds: UInt64(left)) }
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let value = first else { throw onTimeout() }
+            return value
+        }
     }
 
     func seconds(_ s: Double) -> TimeAmount { .milliseconds(Int64((s * 1000).rounded())) }
 }
 
 // MARK: - Helpers
+
+/// `1`, `1.5`: seconds as a user wrote them.
+func formatSeconds(_ s: Double) -> String {
+    s == s.rounded() && abs(s) < 1e15 ? String(Int64(s)) : String(s)
+}
 
 /// `W/"abc"` or `"abc"` -> `abc`, as huggingface_hub's `_normalize_etag`.
 func normalizeEtag(_ etag: String) -> String {
@@ -572,6 +628,12 @@ func percentEncode(_ text: String, keepSlash: Bool) -> String {
         }
     }
     return out
+}
+
+/// A `Location` naming no scheme and no host (`/a/b`, `b`), which huggingface_hub follows on HEAD.
+private func isRelativeLocation(_ text: String) -> Bool {
+    guard let components = URLComponents(string: text) else { return false }
+    return components.scheme == nil && components.host == nil
 }
 
 private func resolveLocation(_ text: String, from base: URL) -> URL? {

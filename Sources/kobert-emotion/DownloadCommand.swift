@@ -27,7 +27,7 @@ struct Download: ParsableCommand {
         let (repo, revision) = try ModelReference.parseRepository(repository)
         let bar = ByteProgressBar()
         let snapshot = try runBlocking {
-            try await HubClient(configuration: HubConfiguration()).download(repo, revision: revision, progress: bar.update)
+            try await HubClient(configuration: HubConfiguration()).download(repo, revision: revision, progress: bar.update, log: bar.note)
         }
         print(snapshot.path)
     }
@@ -37,7 +37,7 @@ struct Download: ParsableCommand {
 /// found) in the Hugging Face cache.
 func resolveModelArgument(_ reference: String) throws -> URL {
     let bar = ByteProgressBar()
-    return try runBlocking { try await HubClient.resolveModel(reference, progress: bar.update) }
+    return try runBlocking { try await HubClient.resolveModel(reference, progress: bar.update, log: bar.note) }
 }
 
 private final class BlockingResult<T>: @unchecked Sendable {
@@ -91,6 +91,15 @@ final class ByteProgressBar: @unchecked Sendable {
         let bar = String(repeating: "=", count: filled) + (filled < width ? ">" + String(repeating: " ", count: width - filled - 1) : "")
         printError("\r\(p.file) [\(bar)] \(size(p.bytesDone)) / \(size(p.bytesTotal)) \(size(Int64(rate)))/s ETA \(duration(eta))\u{1B}[K", terminator: "")
         if finished { printError("") }
+    }
+
+    /// A line for the user (waiting for a lock): on its own line, the bar drawn again by the next update.
+    func note(_ text: String) {
+        lock.lock()
+        defer { lock.unlock() }
+        if stderrIsTerminal { printError("\r\u{1B}[K", terminator: "") }
+        printError(text)
+        lastDraw = .distantPast
     }
 
     /// 12.3 kB, 45.6 MB, 1.2 GB.

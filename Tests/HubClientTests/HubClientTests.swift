@@ -119,18 +119,35 @@ struct HubClientDownloadTests {
 
     @Test func aFileLargerThanTheFreeSpaceIsRefusedBeforeDownloading() async throws {
         let cache = try Self.tempCache()
+        // test/huge declares 1 TiB, the largest size accepted: more than this disk has, unless it is huge.
+        if let free = availableBytes(at: cache), free >= 1 << 40 { return }
         try await FakeHub().run { hub in
             do {
                 _ = try await Self.client(hub, cache: cache).download(try RepoID("test/huge"))
                 Issue.record("expected an error")
             } catch let error as HubError {
                 guard case .diskFull(_, let needed, _) = error else { Issue.record("\(error)"); return }
-                #expect(needed == 1 << 48)
+                #expect(needed == 1 << 40)
                 #expect(error.description.contains("HF_HUB_CACHE"))
             }
             #expect(!hub.log.contains { $0.path.hasPrefix("/cdn/") })
             let blobs = cache.appendingPathComponent("models--test--huge/blobs")
             #expect(((try? FileManager.default.contentsOfDirectory(atPath: blobs.path)) ?? []).allSatisfy { !$0.hasSuffix(".incomplete") })
+        }
+    }
+
+    @Test func anImplausibleDeclaredSizeIsRefusedAsSuchNotAsAFullDisk() async throws {
+        let cache = try Self.tempCache()
+        try await FakeHub().run { hub in
+            do {
+                _ = try await Self.client(hub, cache: cache).download(try RepoID("test/forged"))
+                Issue.record("expected an error")
+            } catch let error as HubError {
+                guard case .badResponse(let what, let reason) = error else { Issue.record("\(error)"); return }
+                #expect(what.hasPrefix("model.safetensors of test/forged@"))
+                #expect(reason.contains("implausible size of 1000000000000000 bytes for model.safetensors"), "\(reason)")
+            }
+            #expect(!hub.log.contains { $0.path.hasPrefix("/cdn/") })
         }
     }
 
@@ -308,6 +325,47 @@ struct HubClientDownloadTests {
         }
     }
 
+    @Test func anAbsoluteRedirectToTheHubsOwnHostIsTheFilesMetadataNotFollowedOnHEAD() async throws {
+        let cache = try Self.tempCache()
+        try await FakeHub().run { hub in
+            hub.lfsOnHubHost = true
+            hub.requiredToken = "hf_secret_token_value"
+            let snapshot = try await Self.client(hub, cache: cache, token: "hf_secret_token_value").download(Self.repo)
+            for name in ["pytorch_model.bin", "spiece.model"] {
+                #expect(FileManager.default.contents(atPath: snapshot.appendingPathComponent(name).path) == hub.files[name]?.data, "\(name)")
+            }
+            let log = hub.log
+            #expect(!log.contains { $0.method == "HEAD" && $0.path.hasPrefix("/cdn/") })
+            // The bytes come from the redirect's Location: the Hub's own host, so with the token.
+            let cdn = log.filter { $0.path.hasPrefix("/cdn/") }
+            #expect(cdn.count == 2 && cdn.allSatisfy { $0.method == "GET" && $0.authorization == "Bearer hf_secret_token_value" })
+        }
+    }
+
+    @Test func anUnwritableCacheNamesThePathAndThePOSIXReason() async throws {
+        let dir = try Self.tempCache()
+        let file = dir.appendingPathComponent("afile")
+        try Data("x".utf8).write(to: file)
+        let cache = file.appendingPathComponent("sub")  // HF_HUB_CACHE under a regular file
+        try await FakeHub().run { hub in
+            do {
+                _ = try await Self.client(hub, cache: cache).download(Self.repo)
+                Issue.record("expected an error")
+            } catch let error as HubError {
+                guard case .io(let path, let reason) = error else { Issue.record("\(error)"); return }
+                #expect(path == file.path)
+                #expect(reason.contains("Not a directory") && reason.contains(cache.path), "\(reason)")
+                #expect(!error.description.contains("NSCocoaErrorDomain"), "\(error)")
+            }
+        }
+        do {
+            _ = try HubClient.readIndex(dir.appendingPathComponent("none/model.safetensors.index.json"), name: "model.safetensors.index.json")
+            Issue.record("expected an error")
+        } catch let error as HubError {
+            #expect(error.description.contains("No such file or directory"), "\(error)")
+        }
+    }
+
     @Test func noNetworkIsAClearErrorWithAHint() async throws {
         let cache = try Self.tempCache()
         var config = try HubConfiguration(endpoint: URL(string: "http://127.0.0.1:1")!, cacheDirectory: cache)
@@ -322,21 +380,85 @@ struct HubClientDownloadTests {
         }
     }
 
+    @Test func withoutANetworkACachedRevisionLackingAnOptionalFileIsUsed() async throws {
+        // As `snapshot_download` leaves it: no special_tokens_map.json in the repository, and no
+        // `.no_exist` marker saying so.
+        let cache = try Self.tempCache()
+        let folder = cache.appendingPathComponent("models--skt--kobert-base-v1")
+        try FileManager.default.copyItem(at: Fixture.folder, to: folder)
+        try FileManager.default.removeItem(at: folder.appendingPathComponent(".no_exist"))
+        var config = try HubConfiguration(endpoint: URL(string: "http://127.0.0.1:1")!, cacheDirectory: cache)
+        config.connectTimeout = 2
+        let client = HubClient(configuration: config)
+        let snapshot = folder.appendingPathComponent("snapshots/\(Fixture.commit)")
+        #expect(try await client.download(Self.repo, revision: Fixture.commit).path == snapshot.path)
+        #expect(try await client.download(Self.repo, revision: "main").path == snapshot.path)
+        // A required file missing is still an error.
+        try FileManager.default.removeItem(at: snapshot.appendingPathComponent("config.json"))
+        await #expect(throws: HubError.self) { try await client.download(Self.repo, revision: Fixture.commit) }
+    }
+
+    @Test func aRevisionLookupTrickledByteByByteTimesOutAsAWhole() async throws {
+        let cache = try Self.tempCache()
+        try await FakeHub().run { hub in
+            hub.trickleRevisionAPI = true  // one byte a second: the read timeout never fires
+            var config = try HubConfiguration(endpoint: hub.endpoint, cacheDirectory: cache)
+            config.requestTimeout = 1
+            let client = HubClient(configuration: config)
+            let start = ContinuousClock.now
+            let download = serverTask { try await client.download(Self.repo) }
+            let watchdog = serverTask {
+                try await Task.sleep(nanoseconds: 60_000_000_000)
+                download.cancel()
+            }
+            defer { watchdog.cancel() }
+            do {
+                _ = try await download.value
+                Issue.record("expected a timeout")
+            } catch let error as HubError {
+                guard case .network = error else { Issue.record("\(error)"); return }
+                #expect(error.description.contains("the revision lookup of skt/kobert-base-v1@main took more than 1 s (HF_HUB_ETAG_TIMEOUT)"), "\(error)")
+            } catch {
+                Issue.record("not a HubError: \(error)")
+            }
+            // Generous: the timeout is 1 s, the whole body would take minutes.
+            #expect(ContinuousClock.now - start < .seconds(20))
+            #expect(hub.log.map(\.path) == ["/api/models/skt/kobert-base-v1/revision/main"])
+        }
+    }
+
     @Test func aLockHeldByAnotherProcessIsWaitedFor() async throws {
         let cache = try Self.tempCache()
         try await FakeHub().run { hub in
             let sha = sha256Hex(hub.files["pytorch_model.bin"]!.data)
             // As Python's huggingface_hub holds it while it writes that blob (flock on another descriptor).
             let lock = try await CacheLock.acquire(cache.appendingPathComponent(".locks/models--skt--kobert-base-v1/\(sha).lock"))
-            let client = try Self.client(hub, cache: cache)
-            let download = serverTask { try await client.download(Self.repo) }
+            var config = try HubConfiguration(endpoint: hub.endpoint, cacheDirectory: cache)
+            config.requestTimeout = 120
+            config.lockNoticeAfter = 1
+            let client = HubClient(configuration: config)
+            let notices = Notices()
+            let download = serverTask { try await client.download(Self.repo, log: notices.append) }
             try await Task.sleep(nanoseconds: 500_000_000)
+            #expect(!hub.log.contains { $0.path == "/cdn/\(sha)" }, "downloaded while the lock was held")
+            // Still waiting, and saying so (after 1 s here; generous bound for a busy machine).
+            for _ in 0..<600 where notices.lines.isEmpty { try await Task.sleep(nanoseconds: 100_000_000) }
+            let lockPath = cache.appendingPathComponent(".locks/models--skt--kobert-base-v1/\(sha).lock").path
+            #expect(notices.lines.first?.contains("still waiting for the lock \(lockPath)") == true, "\(notices.lines)")
             #expect(!hub.log.contains { $0.path == "/cdn/\(sha)" }, "downloaded while the lock was held")
             lock.release()
             let snapshot = try await download.value
             #expect(FileManager.default.contents(atPath: snapshot.appendingPathComponent("pytorch_model.bin").path) == hub.files["pytorch_model.bin"]!.data)
         }
     }
+}
+
+/// Lines a download's `log` received.
+final class Notices: @unchecked Sendable {
+    private let lock = NSLock()
+    private var _lines: [String] = []
+    var lines: [String] { lock.withLock { _lines } }
+    func append(_ line: String) { lock.withLock { _lines.append(line) } }
 }
 
 struct HubReferenceTests {
@@ -393,6 +515,26 @@ struct HubReferenceTests {
         #expect(try HubConfiguration(environment: ["HF_HOME": home.path]).token == "hf_from_file")
         #expect(try HubConfiguration(environment: ["HF_HOME": home.path, "HF_TOKEN": "hf_env"]).token == "hf_env")
         #expect(try HubConfiguration(environment: ["HF_HOME": "/nonexistent-\(UUID().uuidString)"]).token == nil)
+        // The legacy HUGGINGFACE_HUB_CACHE, after HF_HUB_CACHE.
+        #expect(try HubConfiguration(environment: ["HF_HOME": "/h", "HUGGINGFACE_HUB_CACHE": "/legacy"]).cacheDirectory.path == "/legacy")
+        #expect(try HubConfiguration(environment: ["HF_HUB_CACHE": "/c", "HUGGINGFACE_HUB_CACHE": "/legacy"]).cacheDirectory.path == "/c")
+        // ~, ~user, $VAR and ${VAR} as Python's expanduser + expandvars; an unset variable stays.
+        let env = ["HOME": "/home/u/", "S": "/scratch", "T": "t"]
+        func cacheDir(_ extra: [String: String]) throws -> String {
+            try HubConfiguration(environment: env.merging(extra) { $1 }).cacheDirectory.path
+        }
+        #expect(try cacheDir(["HF_HOME": "~/hf"]) == "/home/u/hf/hub")
+        #expect(try cacheDir(["HF_HUB_CACHE": "~"]) == "/home/u")
+        #expect(try cacheDir(["HUGGINGFACE_HUB_CACHE": "~/legacy"]) == "/home/u/legacy")
+        #expect(try cacheDir(["XDG_CACHE_HOME": "$S/xdg"]) == "/scratch/xdg/huggingface/hub")
+        #expect(try cacheDir(["HF_HOME": "${S}/h-$T"]) == "/scratch/h-t/hub")
+        #expect(try cacheDir(["HF_HUB_CACHE": "$S/a/${T}b/$T-c"]) == "/scratch/a/tb/t-c")
+        #expect(try cacheDir(["HF_HUB_CACHE": "/x/$UNSET_\(UUID().uuidString.prefix(4))/${}/$/y"]).hasPrefix("/x/$UNSET_"))
+        #expect(try cacheDir(["HF_HUB_CACHE": "/x/${}/$/y"]) == "/x/${}/$/y")
+        #expect(try cacheDir(["HF_HUB_CACHE": "~root/c"]) == FileManager.default.homeDirectory(forUser: "root")!.path + "/c")
+        #expect(try cacheDir(["HF_HUB_CACHE": "/x/~/c"]) == "/x/~/c")
+        #expect(HubConfiguration.expandUser("~nosuchuser-\(UUID().uuidString.prefix(8))/c", env).hasPrefix("~nosuchuser-"))
+        #expect(try HubConfiguration(environment: ["HOME": home.path, "HF_TOKEN_PATH": "~/token"]).token == "hf_from_file")
         c = try HubConfiguration(environment: ["HF_HOME": "/h", "HF_HUB_ETAG_TIMEOUT": "5", "HF_HUB_DOWNLOAD_TIMEOUT": "7"])
         #expect(c.connectTimeout == 5 && c.requestTimeout == 5 && c.readTimeout == 7)
         #expect(throws: HubError.self) { try HubConfiguration(environment: ["HF_HOME": "/h", "HF_HUB_ETAG_TIMEOUT": "-1"]) }

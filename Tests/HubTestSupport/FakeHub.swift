@@ -47,7 +47,7 @@ public func gitBlobID(_ data: Data) -> String {
 /// ETag (git blob id) for regular files, or a 302 to a "CDN" (`http://localhost:PORT/cdn/<sha256>`,
 /// another host name than the endpoint's 127.0.0.1) with X-Linked-Etag / X-Linked-Size for LFS
 /// files; Range support on the CDN. `skt/old-name` redirects (relative, 307) to the repository, as a
-/// renamed repository does. Every request is recorded. `test/kobert-tiny` serves `TinyKoBERT`, a
+/// renamed repository does. `trickleRevisionAPI` makes the revision API stall. Every request is recorded. `test/kobert-tiny` serves `TinyKoBERT`, a
 /// small real model in the same layout. Shared by HubClientTests and CLITests (a `kobert-emotion`
 /// child process reaches it through `HF_ENDPOINT`).
 public final class FakeHub: @unchecked Sendable {
@@ -68,7 +68,7 @@ public final class FakeHub: @unchecked Sendable {
     /// skt/kobert-base-v1's files (from the Python fixture).
     public let files: [String: RepoFile]
     /// All repositories: skt/kobert-base-v1, test/kobert-tiny, and test/sharded (a safetensors
-    /// index and two shards), test/huge and test/liar (lying sizes).
+    /// index and two shards), test/huge, test/forged and test/liar (lying sizes).
     public let repos: [String: [String: RepoFile]]
     /// The commit every repository is at.
     public let commit = Fixture.commit
@@ -85,6 +85,19 @@ public final class FakeHub: @unchecked Sendable {
         set { lock.withLock { _requiredToken = newValue } }
     }
     private var _requiredToken: String?
+    /// If set, the revision API sends its JSON one byte per second (a stalling server).
+    public var trickleRevisionAPI: Bool {
+        get { lock.withLock { _trickleRevisionAPI } }
+        set { lock.withLock { _trickleRevisionAPI = newValue } }
+    }
+    private var _trickleRevisionAPI = false
+    /// If set, LFS files redirect to the endpoint's own host (`http://127.0.0.1:PORT/cdn/<sha256>`,
+    /// absolute), as a mirror serving them itself does, instead of the "CDN" host name.
+    public var lfsOnHubHost: Bool {
+        get { lock.withLock { _lfsOnHubHost } }
+        set { lock.withLock { _lfsOnHubHost = newValue } }
+    }
+    private var _lfsOnHubHost = false
 
     public init() {
         var files: [String: RepoFile] = [
@@ -112,8 +125,10 @@ public final class FakeHub: @unchecked Sendable {
                 "model-00002-of-00002.safetensors": RepoFile(data: shard2, lfs: true),
                 "pytorch_model.bin": RepoFile(data: Data("not to be downloaded".utf8), lfs: true),
             ],
-            // Weights declared larger than any disk, or smaller than what the CDN then sends.
-            "test/huge": ["config.json": files["config.json"]!, "model.safetensors": RepoFile(data: Data("huge".utf8), lfs: true, declaredSize: 1 << 48)],
+            // Weights declared larger than the disk (1 TiB, the most accepted), implausibly large (1 PB),
+            // or smaller than what the CDN then sends.
+            "test/huge": ["config.json": files["config.json"]!, "model.safetensors": RepoFile(data: Data("huge".utf8), lfs: true, declaredSize: 1 << 40)],
+            "test/forged": ["config.json": files["config.json"]!, "model.safetensors": RepoFile(data: Data("forged".utf8), lfs: true, declaredSize: 1_000_000_000_000_000)],
             "test/liar": ["config.json": files["config.json"]!, "model.safetensors": RepoFile(data: Data(repeating: 7, count: 5000), lfs: true, declaredSize: 4000)],
         ]
     }
@@ -175,6 +190,16 @@ public final class FakeHub: @unchecked Sendable {
             guard parts[3] == "main" || parts[3] == commit else { return error(404, code: "RevisionNotFound") }
             let siblings = repoFiles.keys.sorted().map { ["rfilename": $0] }
             let json = try! JSONSerialization.data(withJSONObject: ["id": "\(parts[0])/\(parts[1])", "sha": commit, "siblings": siblings])
+            if trickleRevisionAPI {
+                let bytes = [UInt8](json)
+                return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(contentLength: bytes.count) { writer in
+                    for byte in bytes {
+                        try await writer.write(ByteBuffer(bytes: [byte]))
+                        try await Task.sleep(nanoseconds: 1_000_000_000)
+                    }
+                    try await writer.finish(nil)
+                })
+            }
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: json)))
         }
         let rest = parts[3]
@@ -190,7 +215,7 @@ public final class FakeHub: @unchecked Sendable {
             let sha = sha256Hex(file.data)
             fields[Field.Name("X-Linked-Etag")!] = "\"\(sha)\""
             fields[Field.Name("X-Linked-Size")!] = "\(file.declaredSize ?? file.data.count)"
-            fields[.location] = "http://localhost:\(port)/cdn/\(sha)"
+            fields[.location] = "http://\(lfsOnHubHost ? "127.0.0.1" : "localhost"):\(port)/cdn/\(sha)"
             return Response(status: .found, headers: fields)
         }
         fields[.contentLength] = "\(file.data.count)"
