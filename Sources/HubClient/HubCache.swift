@@ -111,20 +111,29 @@ func makeDirectory(_ url: URL) throws {
 
 /// A file's bytes (at most `limit`), read with read(2) so a failure names the POSIX reason.
 func readFile(_ url: URL, limit: Int) throws -> Data {
-    let fd = open(url.path, O_RDONLY)
-    guard fd >= 0 else { throw posixError(url.path, "cannot read") }
-    defer { close(fd) }
     var data = Data()
-    var buffer = [UInt8](repeating: 0, count: 1 << 16)
+    try readChunks(of: url, size: 1 << 16) { chunk in
+        guard chunk.count <= limit - data.count else { throw HubError.io(path: url.path, reason: "larger than \(limit) bytes") }
+        data.append(contentsOf: chunk)
+    }
+    return data
+}
+
+/// Calls `body` with each piece (at most `size` bytes) of the file, read with read(2): a failure
+/// names the file and the POSIX reason.
+func readChunks(of url: URL, size: Int, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+    let fd = open(url.path, O_RDONLY)
+    guard fd >= 0 else { throw posixError(url.path, "cannot open") }
+    defer { close(fd) }
+    var buffer = [UInt8](repeating: 0, count: size)
     while true {
         let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
         if n < 0 {
             if errno == EINTR { continue }
             throw posixError(url.path, "cannot read")
         }
-        if n == 0 { return data }
-        guard n <= limit - data.count else { throw HubError.io(path: url.path, reason: "larger than \(limit) bytes") }
-        data.append(contentsOf: buffer[0..<n])
+        if n == 0 { return }
+        try buffer.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
     }
 }
 

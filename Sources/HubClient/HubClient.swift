@@ -664,19 +664,7 @@ private func writeAll(_ fd: Int32, _ raw: UnsafeRawBufferPointer, at offset: Int
 
 /// SHA-256 of a file, hex, read in 1 MiB pieces.
 func sha256(of url: URL) throws -> String {
-    let fd = open(url.path, O_RDONLY)
-    guard fd >= 0 else { throw posixError(url.path, "cannot open") }
-    defer { close(fd) }
     var hasher = SHA256()
-    var buffer = [UInt8](repeating: 0, count: 1 << 20)
-    while true {
-        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if n < 0 {
-            if errno == EINTR { continue }
-            throw posixError(url.path, "cannot read")
-        }
-        if n == 0 { break }
-        buffer.withUnsafeBytes { hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
-    }
+    try readChunks(of: url, size: 1 << 20) { hasher.update(bufferPointer: $0) }
     return hasher.finalize().map { String(format: "%02x", $0) }.joined()
 }

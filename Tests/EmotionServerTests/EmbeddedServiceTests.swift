@@ -30,7 +30,7 @@ import Testing
     @Test(arguments: [0, 2, 5, 10]) func cancellingTheServiceTaskShutsItDownGracefully(afterMilliseconds wait: Int) async throws {
         var options = defaultTestOptions()
         options.readTimeoutSeconds = 1   // the half bodies end in 408 within a second
-        try await withEmbeddedService(options) { port, server in
+        try await withEmbeddedService(options) { port, server, _ in
             let body = #"{"inputs": "너무 무서워서 잠을 못 잤어"}"#
             var whole: [RawConnection] = [], partial: [RawConnection] = []
             for k in 0..<12 {
@@ -68,8 +68,10 @@ func predictRequest(_ body: String) -> String {
 }
 
 /// Runs the service on a free port of 127.0.0.1 in a plain task, as an app would, and calls `body`
-/// with the port and that task; cancels the task afterwards (if `body` has not) and drains the queue.
-func withEmbeddedService(_ options: ServerOptions = defaultTestOptions(), _ body: (Int, Task<Void, any Error>) async throws -> Void) async throws {
+/// with the port, that task and the service; cancels the task afterwards (if `body` has not) and
+/// drains the queue.
+func withEmbeddedService(_ options: ServerOptions = defaultTestOptions(),
+                         _ body: (Int, Task<Void, any Error>, EmotionService) async throws -> Void) async throws {
     var options = options
     options.host = "127.0.0.1"
     options.port = 0
@@ -84,7 +86,7 @@ func withEmbeddedService(_ options: ServerOptions = defaultTestOptions(), _ body
     let port = await iterator.next()
     var failure: (any Error)?
     if let port {
-        do { try await body(port, server) } catch { failure = error }
+        do { try await body(port, server, service) } catch { failure = error }
     } else {
         failure = ServerError("the server did not start")
     }
@@ -95,7 +97,7 @@ func withEmbeddedService(_ options: ServerOptions = defaultTestOptions(), _ body
 }
 
 func withEmbeddedService(_ body: (Int) async throws -> Void) async throws {
-    try await withEmbeddedService(defaultTestOptions()) { port, _ in try await body(port) }
+    try await withEmbeddedService(defaultTestOptions()) { port, _, _ in try await body(port) }
 }
 
 /// Runs `body` on the calling thread while every other thread of Swift's cooperative pool is blocked:

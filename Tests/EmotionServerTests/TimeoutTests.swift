@@ -122,32 +122,12 @@ import Darwin
     }
 }
 
-/// Runs the service on 127.0.0.1 on a free port, calls `body` with the port, then stops it; both
-/// on threads of their own (TestExecutors).
+/// Runs the service on 127.0.0.1 on a free port (`withEmbeddedService`), calls `body` with the port
+/// and the service on threads of its own (TestExecutors), then stops it.
 func withLiveServer(_ options: ServerOptions, _ body: @escaping @Sendable (Int, EmotionService) async throws -> Void) async throws {
-    var options = options
-    options.host = "127.0.0.1"
-    options.port = 0
-    let (ports, continuation) = AsyncStream<Int>.makeStream()
-    let service = try buildApplication(model: try TinyModel.model(), options: options, logger: LogSink().logger) { _, port in
-        continuation.yield(port)
+    try await withEmbeddedService(options) { port, _, service in
+        try await onServerThreads { try await body(port, service) }
     }
-    let server = serverTask { try await service.run(gracefulShutdownSignals: [], logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }) }
-    var iterator = ports.makeAsyncIterator()
-    guard let port = await iterator.next() else {
-        server.cancel()
-        await service.queue.drain()
-        throw ServerError("the server did not start")
-    }
-    do { try await onServerThreads { try await body(port, service) } } catch {
-        server.cancel()
-        _ = await server.result
-        await service.queue.drain()
-        throw error
-    }
-    server.cancel()
-    _ = await server.result
-    await service.queue.drain()
 }
 
 /// A blocking TCP connection to 127.0.0.1 (raw, so the test controls every byte and its timing).
