@@ -94,7 +94,7 @@ let package = Package(
         .target(
             name: "EmotionServer",
             dependencies: [
-                "EmotionClassifier", "BERT", "Kernels", "SentencePiece", "Executors",
+                "EmotionClassifier", "BERT", "Kernels", "SentencePiece", "Executors", "FileSafety",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

@@ -1,5 +1,6 @@
 import EmotionClassifier
 import Executors
+import FileSafety
 import Foundation
 import Hummingbird
 import Logging
@@ -86,7 +87,7 @@ func buildApplication(served model: ServedModel, options: ServerOptions, logger:
     let queue = try InferenceQueue(model: model, options: options, metrics: metrics)
     let api = API(model: model, options: options, queue: queue, metrics: metrics)
 
-    let router = Router(context: ServerContext.self)
+    let router = Router(context: ServerContext.self, options: .autoGenerateHeadEndpoints)
     router.add(middleware: AccessLog(logger: logger, metrics: metrics))
     router.post("/predict") { request, context in try await api.predict(request, context: context) }
     router.post("/tokenize") { request, context in try await api.tokenize(request, context: context) }
@@ -120,7 +121,10 @@ func errorResponse(_ error: APIError) -> Response {
 func jsonResponse(_ value: some Encodable, status: HTTPResponse.Status = .ok) -> Response {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
-    let data = (try? encoder.encode(value)) ?? Data(#"{"error":"the answer could not be encoded","error_type":"Backend"}"#.utf8)
+    guard let data = try? encoder.encode(value) else {
+        return Response(status: .internalServerError, headers: [.contentType: "application/json"],
+                        body: .init(byteBuffer: ByteBuffer(string: #"{"error":"the answer could not be encoded","error_type":"Backend"}"#)))
+    }
     return Response(status: status, headers: [.contentType: "application/json"],
                     body: .init(byteBuffer: ByteBuffer(bytes: data)))
 }
@@ -141,16 +145,18 @@ struct AccessLog: RouterMiddleware {
             response = errorResponse(error)
         } catch let error as HTTPError {
             let type: ErrorType = error.status == .notFound || error.status == .methodNotAllowed ? .validation : .backend
-            let message = error.status == .notFound ? "no route \(request.method) \(request.uri.path)" : (error.body ?? "\(error.status)")
+            let message = error.status == .notFound ? "no route \(request.method) \(untrustedText(request.uri.path, limit: 256))" : (error.body ?? "\(error.status)")
             response = errorResponse(APIError(type, message, status: error.status))
         } catch {
             response = errorResponse(APIError(.backend, "\(error)"))
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
         let stats = context.stats.values
-        metrics.request(path: request.uri.path, status: response.status.code, seconds: seconds)
-        logger.info("\(request.method) \(request.uri.path) \(response.status.code)", metadata: [
-            "method": "\(request.method)", "path": "\(request.uri.path)", "status": "\(response.status.code)",
+        metrics.request(path: context.endpointPath ?? request.uri.path, status: response.status.code, seconds: seconds)
+        // The client's path, cut to length (a 70 KB path is a valid request) and escaped.
+        let path = untrustedText(request.uri.path, limit: 256)
+        logger.info("\(request.method) \(path) \(response.status.code)", metadata: [
+            "method": "\(request.method)", "path": "\(path)", "status": "\(response.status.code)",
             "inputs": "\(stats.inputs)", "tokens": "\(stats.tokens)",
             "queue_ms": "\(String(format: "%.2f", stats.queue * 1000))",
             "compute_ms": "\(String(format: "%.2f", stats.compute * 1000))",
@@ -272,12 +278,18 @@ struct API: Sendable {
         context.stats.set(inputs: texts.count, tokens: 0)
         try checkInputs(texts)
         let special = body.addSpecialTokens ?? true
-        let tokens: [[SimpleToken]] = texts.map { text in
+        var tokens: [[SimpleToken]] = []
+        for (i, text) in texts.enumerated() {
             var pieces = model.tokenizer.tokenize(text)
-            if !special { pieces = Array(pieces.dropFirst().dropLast()) }
-            return pieces.enumerated().map { k, p in
-                SimpleToken(id: p.id, text: p.piece, special: special && (k == 0 || k == pieces.count - 1))
+            // Normalization can expand a character (NFKC: U+FDFA is 18 characters), so the character
+            // limit alone does not bound the answer: the pieces are bounded too.
+            guard pieces.count <= options.maxInputCharacters + 2 else {
+                throw APIError(.tokenizer, "input \(i) gives \(pieces.count) tokens once normalized; at most \(options.maxInputCharacters) (--max-input-chars) are answered")
             }
+            if !special { pieces = Array(pieces.dropFirst().dropLast()) }
+            tokens.append(pieces.enumerated().map { k, p in
+                SimpleToken(id: p.id, text: p.piece, special: special && (k == 0 || k == pieces.count - 1))
+            })
         }
         context.stats.set(inputs: texts.count, tokens: tokens.reduce(0) { $0 + $1.count })
         return jsonResponse(tokens)

@@ -124,8 +124,9 @@ public final class InferenceQueue: Service, @unchecked Sendable {
             acceptedCount += sentences.count
             metrics.queueDepth.record(items.count - head)
             condition.signal()
-            timers.asyncAfter(deadline: .now() + timeout) { [weak self] in
-                guard let self else { return }
+            // Weakly: an answered request's scores must not live until its timeout (up to a day).
+            timers.asyncAfter(deadline: .now() + timeout) { [weak self, weak ticket] in
+                guard let self, let ticket else { return }
                 self.condition.withLock { self.finish(ticket, .failure(self.timeoutError)) }
             }
         }
@@ -238,7 +239,7 @@ public final class InferenceQueue: Service, @unchecked Sendable {
                 case .failure(let error):
                     finish(ticket, .failure(error))
                 case .success(let scores):
-                    if !scores[k].probabilities.allSatisfy(\.isFinite) {
+                    if !scores[k].probabilities.allSatisfy(\.isFinite) || !scores[k].logits.allSatisfy(\.isFinite) {
                         finish(ticket, .failure(APIError(.backend, "input \(item.index): the model's output is not finite; the weights are broken")))
                         continue
                     }

@@ -22,8 +22,8 @@ enum PredictInputs: Decodable {
 
     init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
-        if let text = try? container.decode(String.self) { self = .single(text); return }
-        if let lists = try? container.decode([[String]].self) {
+        if let text = try decodeIfShaped(container, String.self) { self = .single(text); return }
+        if let lists = try decodeIfShaped(container, [[String]].self) {
             for (i, list) in lists.enumerated() where list.count != 1 {
                 throw APIError(list.isEmpty ? .empty : .validation,
                                list.isEmpty ? "input \(i) is an empty list; \(Self.batchShapeHint)"
@@ -31,9 +31,10 @@ enum PredictInputs: Decodable {
             }
             self = .batch(lists.map { $0[0] }); return
         }
-        if let plain = try? container.decode([String].self) {
-            if plain.isEmpty { self = .batch([]); return }
-            throw APIError(.validation, "`inputs` is a list of \(plain.count) strings (a sentence pair in TEI); this model classifies single sentences: \(Self.batchShapeHint)")
+        if let plain = try decodeIfShaped(container, [String].self) {
+            // As TEI: a list of two strings is a sentence pair; any other count is a batch.
+            guard plain.count == 2 else { self = .batch(plain); return }
+            throw APIError(.validation, "`inputs` is a list of 2 strings (a sentence pair in TEI); this model classifies single sentences: \(Self.batchShapeHint)")
         }
         throw APIError(.validation, #"`inputs` must be a string ({"inputs": "문장"}) or "# + Self.batchShapeHint)
     }
@@ -59,8 +60,8 @@ enum TokenizeInputs: Decodable {
     case batch([String])
     init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
-        if let text = try? container.decode(String.self) { self = .single(text); return }
-        if let list = try? container.decode([String].self) { self = .batch(list); return }
+        if let text = try decodeIfShaped(container, String.self) { self = .single(text); return }
+        if let list = try decodeIfShaped(container, [String].self) { self = .batch(list); return }
         throw APIError(.validation, #"`inputs` must be a string or a list of strings"#)
     }
     var texts: [String] {
@@ -68,6 +69,18 @@ enum TokenizeInputs: Decodable {
         case .single(let t): return [t]
         case .batch(let ts): return ts
         }
+    }
+}
+
+/// The value decoded as `T`, or nil when it has another shape. A value of this shape whose text is
+/// broken (invalid UTF-8, a lone surrogate) is malformed JSON (400), not a value of another shape.
+func decodeIfShaped<T: Decodable>(_ container: any SingleValueDecodingContainer, _ type: T.Type) throws -> T? {
+    do {
+        return try container.decode(T.self)
+    } catch DecodingError.typeMismatch, DecodingError.valueNotFound {
+        return nil
+    } catch DecodingError.dataCorrupted(let context) {
+        throw APIError.malformedJSON(context.underlyingError.map { "\($0)" } ?? context.debugDescription)
     }
 }
 

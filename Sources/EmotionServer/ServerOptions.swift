@@ -50,6 +50,8 @@ public struct ServerOptions: Sendable, Equatable {
         try check((0...10_000).contains(maxWaitMilliseconds), "--max-wait-ms \(maxWaitMilliseconds) must be in 0...10000")
         try check((1...(1 << 20)).contains(maxQueuedSentences), "--max-queue \(maxQueuedSentences) must be in 1...\(1 << 20)")
         try check((1...(1 << 16)).contains(maxClientBatchSize), "--max-client-batch-size \(maxClientBatchSize) must be in 1...65536")
+        try check(maxClientBatchSize <= maxQueuedSentences,
+                  "--max-client-batch-size \(maxClientBatchSize) is more than --max-queue \(maxQueuedSentences): such a request could never be queued")
         try check((1...(1 << 24)).contains(maxInputCharacters), "--max-input-chars \(maxInputCharacters) must be in 1...\(1 << 24)")
         try check((1...(1 << 30)).contains(maxBodyBytes), "--max-body-bytes \(maxBodyBytes) must be in 1...\(1 << 30)")
         try check(requestTimeoutSeconds.isFinite && requestTimeoutSeconds > 0 && requestTimeoutSeconds <= 86_400,

@@ -87,7 +87,8 @@ struct Serve: ParsableCommand {
         var logger = Logger(label: "kobert-emotion.serve")
         logger.logLevel = .info
         let service = try buildApplication(classifier: model, options: options, logger: logger) { host, port in
-            print("listening on http://\(host):\(port)")
+            // An IPv6 address goes in brackets in a URL.
+            print("listening on http://\(host.contains(":") ? "[\(host)]" : host):\(port)")
         }
         // The commands are synchronous; the server runs in a task while this thread waits for it.
         let done = DispatchSemaphore(value: 0)

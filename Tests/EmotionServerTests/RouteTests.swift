@@ -139,8 +139,8 @@ import Testing
         options.maxClientBatchSize = 4
         options.maxInputCharacters = 50
         options.maxBodyBytes = 2000
-        options.maxQueuedSentences = 3
-        try await withServer(options) { client, _ in
+        options.maxQueuedSentences = 4
+        try await withServer(options) { client, service in
             let tooMany = try await client.post("/predict", batchBody(Array(repeating: "좋아", count: 5)))
             #expect(tooMany.status == .contentTooLarge && tooMany.errorType == "Validation", "\(tooMany.text)")
             #expect(tooMany.errorMessage.contains("5") && tooMany.errorMessage.contains("4"))
@@ -153,13 +153,27 @@ import Testing
             let big = try await client.post("/predict", #"{"inputs": "\#(String(repeating: "a", count: 3000))"}"#)
             #expect(big.status == .contentTooLarge && big.errorType == "Validation" && big.errorMessage.contains("2000 bytes"), "\(big.text)")
 
-            let full = try await client.post("/predict", batchBody(Array(repeating: "좋아", count: 4)))
+            // The worker held: 3 sentences wait, and a request of 2 more does not fit in the queue of 4.
+            service.queue.hold(true)
+            let waiting = Task { try await client.post("/predict", batchBody(Array(repeating: "좋아", count: 3))) }
+            while service.queue.depth < 3 { try await Task.sleep(for: .milliseconds(10)) }
+            let full = try await client.post("/predict", batchBody(Array(repeating: "좋아", count: 2)))
             #expect(full.status == .tooManyRequests && full.errorType == "Overloaded", "\(full.text)")
+            service.queue.hold(false)
+            #expect(try await waiting.value.status == .ok)
             for r in [tooMany, tooManyChars, tokenizeChars, big, full] { try OpenAPIContract.check(r, "/predict", .post) }
 
             // Still serving after all of them.
             #expect(try await client.post("/predict", #"{"inputs": "좋아"}"#).status == .ok)
         }
+    }
+
+    /// A client batch larger than the queue could never be queued: refused when the server starts.
+    @Test func aClientBatchLargerThanTheQueueIsRefusedAtStart() throws {
+        var options = defaultTestOptions()
+        options.maxClientBatchSize = 4
+        options.maxQueuedSentences = 3
+        #expect { _ = try options.validated() } throws: { "\($0)".contains("--max-client-batch-size 4 is more than --max-queue 3") }
     }
 
     @Test func requestTimeoutIsOverloaded() async throws {
