@@ -85,7 +85,10 @@ func buildApplication(served model: ServedModel, options: ServerOptions, logger:
     let options = try options.validated()
     let metrics = ServerMetrics(options: options)
     let queue = try InferenceQueue(model: model, options: options, metrics: metrics)
-    let api = API(model: model, options: options, queue: queue, metrics: metrics)
+    // Parsing, tokenizing and encoding answers may use all service threads but one, so that /health,
+    // /info and /metrics are answered at once however heavy the requests are.
+    let api = API(model: model, options: options, queue: queue, metrics: metrics,
+                  heavyWork: Permits(max(1, serviceThreadCount - 1)))
 
     let router = Router(context: ServerContext.self, options: .autoGenerateHeadEndpoints)
     router.add(middleware: AccessLog(logger: logger, metrics: metrics))
@@ -172,6 +175,9 @@ struct API: Sendable {
     let options: ServerOptions
     let queue: InferenceQueue
     let metrics: ServerMetrics
+    /// Held while a request's body is decoded and its inputs tokenized, and while a /tokenize answer
+    /// is built (not while the body arrives or the batch is computed).
+    let heavyWork: Permits
 
     /// The request body, whole within the read timeout: past it, the connection's input is closed (so
     /// the rest of the body is not read), the answer is 408 and the connection then closes.
@@ -219,7 +225,30 @@ struct API: Sendable {
     }
 
     func predict(_ request: Request, context: ServerContext) async throws -> Response {
-        let body = try decodeBody(PredictBody.self, from: try await self.body(request, context: context))
+        let data = try await self.body(request, context: context)
+        let (body, encoded) = try await heavyWork.run { try prepare(data, context: context) }
+        let outcome: InferenceOutcome
+        switch await queue.submit(encoded) {
+        case .failure(let error): throw error
+        case .success(let o): outcome = o
+        }
+        context.stats.set(queue: outcome.queueSeconds, compute: outcome.computeSeconds)
+        metrics.queueTime.recordNanoseconds(Int64(outcome.queueSeconds * 1e9))
+        metrics.inferenceTime.recordNanoseconds(Int64(outcome.computeSeconds * 1e9))
+        let raw = body.rawScores ?? false
+        let names = model.labels.names
+        let answers: [[LabelScore]] = outcome.scores.map { s in
+            let values = raw ? s.logits : s.probabilities
+            // Sorted by score, highest first; ties keep label-id order.
+            return values.indices.sorted { values[$0] > values[$1] || (values[$0] == values[$1] && $0 < $1) }
+                .map { LabelScore(label: names[$0], score: values[$0]) }
+        }
+        return body.inputs.isBatch ? jsonResponse(answers) : jsonResponse(answers[0])
+    }
+
+    /// A /predict body decoded, checked and its inputs encoded for the queue.
+    private func prepare(_ data: Data, context: ServerContext) throws -> (PredictBody, [QueuedInput]) {
+        let body = try decodeBody(PredictBody.self, from: data)
         if let direction = body.truncationDirection, direction.lowercased() != "right" {
             throw APIError(.validation, "truncation_direction \"\(direction)\" is not supported; sentences are truncated on the right, as in training")
         }
@@ -250,30 +279,20 @@ struct API: Sendable {
             for text in texts { encoded.append(.text(text, length: text.unicodeScalars.count)) }
         }
         context.stats.set(inputs: texts.count, tokens: encoded.reduce(0) { $0 + $1.length })
-        let outcome: InferenceOutcome
-        switch await queue.submit(encoded) {
-        case .failure(let error): throw error
-        case .success(let o): outcome = o
-        }
-        context.stats.set(queue: outcome.queueSeconds, compute: outcome.computeSeconds)
-        metrics.queueTime.recordNanoseconds(Int64(outcome.queueSeconds * 1e9))
-        metrics.inferenceTime.recordNanoseconds(Int64(outcome.computeSeconds * 1e9))
-        let raw = body.rawScores ?? false
-        let names = model.labels.names
-        let answers: [[LabelScore]] = outcome.scores.map { s in
-            let values = raw ? s.logits : s.probabilities
-            // Sorted by score, highest first; ties keep label-id order.
-            return values.indices.sorted { values[$0] > values[$1] || (values[$0] == values[$1] && $0 < $1) }
-                .map { LabelScore(label: names[$0], score: values[$0]) }
-        }
-        return body.inputs.isBatch ? jsonResponse(answers) : jsonResponse(answers[0])
+        return (body, encoded)
     }
 
     func tokenize(_ request: Request, context: ServerContext) async throws -> Response {
         guard case .bert(let model) = model else {
             throw APIError(.tokenizer, "this model (\(model.kind): character n-grams) has no subword tokenizer; /tokenize is available only for BERT models")
         }
-        let body = try decodeBody(TokenizeBody.self, from: try await self.body(request, context: context))
+        let data = try await self.body(request, context: context)
+        return try await heavyWork.run { try tokenizeAnswer(data, model: model, context: context) }
+    }
+
+    /// The /tokenize answer to `data`.
+    private func tokenizeAnswer(_ data: Data, model: EmotionModel, context: ServerContext) throws -> Response {
+        let body = try decodeBody(TokenizeBody.self, from: data)
         let texts = body.inputs.texts
         context.stats.set(inputs: texts.count, tokens: 0)
         try checkInputs(texts)
@@ -321,6 +340,34 @@ struct API: Sendable {
     func metricsText() -> Response {
         Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                  body: .init(byteBuffer: ByteBuffer(string: metrics.prometheusText())))
+    }
+}
+
+/// A counting semaphore for tasks: `run` waits (suspended, holding no thread) for a permit.
+final class Permits: @unchecked Sendable {
+    private let lock = NSLock()
+    private var free: Int
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    init(_ count: Int) { free = count }
+
+    func run<T>(_ body: () throws -> T) async throws -> T {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let granted = lock.withLock { () -> Bool in
+                if free > 0 { free -= 1; return true }
+                waiters.append(c)
+                return false
+            }
+            if granted { c.resume() }
+        }
+        defer {
+            let next = lock.withLock { () -> CheckedContinuation<Void, Never>? in
+                if waiters.isEmpty { free += 1; return nil }
+                return waiters.removeFirst()
+            }
+            next?.resume()
+        }
+        return try body()
     }
 }
 

@@ -14,10 +14,11 @@ import Foundation
 /// (an executor is made once, as a static, and never torn down: a job may still arrive late).
 @available(macOS 15.0, iOS 18.0, *)
 public final class DedicatedThreads: TaskExecutor, @unchecked Sendable {
-    /// The HTTP service's threads: as many as the machine has cores, at least 2, at most 8 (the
-    /// handlers parse, tokenize and answer; the model itself runs on the inference queue's thread).
-    public static let service = DedicatedThreads(
-        count: min(8, max(2, ProcessInfo.processInfo.activeProcessorCount)), name: "kobert-emotion service")
+    /// The HTTP service's threads (`serviceThreadCount`).
+    public static let service = DedicatedThreads(count: serviceThreadCount, name: "kobert-emotion service")
+
+    /// How many threads this executor has.
+    public let count: Int
 
     private let condition = NSCondition()
     private var jobs: [UnownedJob] = []
@@ -26,6 +27,7 @@ public final class DedicatedThreads: TaskExecutor, @unchecked Sendable {
     /// Starts `count` threads named `name-0`, `name-1`, …
     public init(count: Int, name: String) {
         precondition(count > 0, "DedicatedThreads needs at least one thread")
+        self.count = count
         for k in 0..<count {
             let thread = Thread { [unowned self] in self.work() }
             thread.name = "\(name)-\(k)"
@@ -53,6 +55,11 @@ public final class DedicatedThreads: TaskExecutor, @unchecked Sendable {
         }
     }
 }
+
+/// The HTTP service's threads: one per core (at least 2, at most 8) for the handlers that parse,
+/// tokenize and answer, and one more that such work never takes, for the light routes (/health). The
+/// model itself runs on the inference queue's thread.
+public let serviceThreadCount = min(8, max(2, ProcessInfo.processInfo.activeProcessorCount)) + 1
 
 /// Runs `body` (and the child tasks it creates) on `DedicatedThreads.service` where the platform has
 /// task executors (Linux; macOS 15, iOS 18); on the cooperative pool elsewhere.

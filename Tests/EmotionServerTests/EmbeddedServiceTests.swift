@@ -62,6 +62,37 @@ import Testing
     }
 }
 
+/// Heavy requests (tokenizing long inputs) cannot take every service thread: `/health` is answered
+/// at once while eight of them are being worked on (it waited 4.5–7 s behind them before).
+@Suite struct HeavyRequestTests {
+    @Test func healthIsAnsweredWhileHeavyRequestsAreWorkedOn() async throws {
+        var options = defaultTestOptions()
+        options.maxClientBatchSize = 64
+        options.maxBodyBytes = 1 << 20
+        let sentence = String(repeating: "오늘 정말 행복한 하루였어 ", count: 600)   // 9,600 characters
+        let body = #"{"inputs": ["# + Array(repeating: jsonString(sentence), count: 30).joined(separator: ",") + "]}"
+        try await withEmbeddedService(options) { port, _, _ in
+            var heavy: [RawConnection] = []
+            for _ in 0..<8 {
+                let connection = try RawConnection(port: port)
+                connection.send("POST /tokenize HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n" + body)
+                heavy.append(connection)
+            }
+            try await Task.sleep(for: .milliseconds(300))
+            let health = try RawConnection(port: port)
+            health.send("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            let (answer, _, seconds) = await health.readUntilClosed(limit: 30)
+            #expect(String(decoding: answer, as: UTF8.self).hasPrefix("HTTP/1.1 200"))
+            // Without a free thread it waited for the heavy requests: seconds, not milliseconds.
+            #expect(seconds < 1.5, "/health took \(seconds) s behind the heavy requests")
+            for connection in heavy {
+                let (data, _, _) = await connection.readUntilClosed(limit: 120)
+                #expect(String(decoding: data.prefix(12), as: UTF8.self) == "HTTP/1.1 200")
+            }
+        }
+    }
+}
+
 /// A request to `/predict` with `body`, asking the server to close the connection after it.
 func predictRequest(_ body: String) -> String {
     "POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n" + body
