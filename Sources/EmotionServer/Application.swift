@@ -56,7 +56,15 @@ public struct EmotionService: Sendable {
         let group = ServiceGroup(configuration: .init(services: [application, queue],
                                                       gracefulShutdownSignals: signals, logger: logger))
         // An unstructured task, so that the caller's cancellation does not reach the group.
-        let running = serviceTask { try await group.run() }
+        let options = queue.options
+        let running = serviceTask {
+            do {
+                try await group.run()
+            } catch let error as IOError {
+                // NIO's own words name the system call ("bind(descriptor:ptr:bytes:): Address already in use) (errno: 98)").
+                throw ServerError("cannot serve on \(options.host.contains(":") ? "[\(options.host)]" : options.host):\(options.port): \(String(cString: strerror(error.errnoCode)))")
+            }
+        }
         try await withTaskCancellationHandler {
             try await running.value
         } onCancel: {

@@ -62,6 +62,25 @@ import Testing
     }
 }
 
+/// A port already in use is an error naming the address and the reason, not NIO's system call.
+@Suite struct ListenErrorTests {
+    @Test func aPortInUseIsNamed() async throws {
+        try await withEmbeddedService { port in
+            var options = defaultTestOptions()
+            options.host = "127.0.0.1"
+            options.port = port
+            let second = try buildApplication(model: try TinyModel.model(), options: options, logger: LogSink().logger)
+            do {
+                try await second.run(gracefulShutdownSignals: [], logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+                Issue.record("a second server on port \(port) did not fail")
+            } catch {
+                #expect("\(error)" == "cannot serve on 127.0.0.1:\(port): Address already in use", "\(error)")
+            }
+            await second.queue.drain()
+        }
+    }
+}
+
 /// Heavy requests (tokenizing long inputs) cannot take every service thread: `/health` is answered
 /// at once while eight of them are being worked on (it waited 4.5–7 s behind them before).
 @Suite struct HeavyRequestTests {
