@@ -380,11 +380,12 @@ final class Permits: @unchecked Sendable {
 }
 
 /// A flag set once, read from any thread.
-final class Flag: @unchecked Sendable {
+package final class Flag: @unchecked Sendable {
     private let lock = NSLock()
     private var value = false
-    func set() { lock.withLock { value = true } }
-    var isSet: Bool { lock.withLock { value } }
+    package init() {}
+    package func set() { lock.withLock { value = true } }
+    package var isSet: Bool { lock.withLock { value } }
 }
 
 /// Closes the connection once a response that says `Connection: close` has been written whole (the

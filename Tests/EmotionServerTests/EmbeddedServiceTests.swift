@@ -186,10 +186,3 @@ func withEveryCooperativeThreadBlocked<T>(_ body: () throws -> T) rethrows -> (v
     let value = try body()
     return (value, probe != nil && !probeRan.isSet)
 }
-
-final class Flag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
-    func set() { lock.withLock { value = true } }
-    var isSet: Bool { lock.withLock { value } }
-}
